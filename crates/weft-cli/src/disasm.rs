@@ -1,0 +1,46 @@
+//! `weft disasm FILE`: prints every function's bytecode with source positions.
+
+use std::fmt::Write;
+
+use weft_vm::{Proto, Vm};
+
+use crate::report::{print_diagnostics, read_source};
+use crate::EXIT_COMPILE;
+
+/// Disassembles one proto and, after it, its nested functions.
+pub fn disassemble(proto: &Proto, out: &mut String) {
+    let _ = writeln!(out, "== {} ({} params, {} registers) ==", proto.name, proto.params.len(), proto.n_regs);
+    for (i, c) in proto.consts.iter().enumerate() {
+        let _ = writeln!(out, "  K{i} = {c:?}");
+    }
+    for (pc, op) in proto.code.iter().enumerate() {
+        let (line, col) = proto.file.line_col(proto.spans[pc].start);
+        let _ = writeln!(out, "  {pc:04} {line:>4}:{col:<3} {op}");
+    }
+    for child in &proto.protos {
+        out.push('\n');
+        disassemble(child, out);
+    }
+}
+
+/// `weft disasm FILE`.
+pub fn disasm_file(path: &str) -> u8 {
+    let file = match read_source(path) {
+        Ok(file) => file,
+        Err(code) => return code,
+    };
+    let mut vm = Vm::new();
+    let module = vm.new_module("<main>");
+    match vm.compile(module, file.clone(), false) {
+        Ok(main) => {
+            let mut out = String::new();
+            disassemble(&main.proto, &mut out);
+            print!("{out}");
+            0
+        }
+        Err(diags) => {
+            print_diagnostics(&file, &diags);
+            EXIT_COMPILE
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The `weft` command: `run`, `check`, `disasm`, and a REPL when called without arguments.
+//!
+//! Exit codes follow LANGUAGE.md §10 (sysexits): 0 ok, 64 usage, 65 compile error, 66 unreadable
+//! input file, 70 runtime error.
+
+mod disasm;
+mod report;
+mod repl;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for a compile error.
+pub const EXIT_COMPILE: u8 = 65;
+/// Exit code for an uncaught runtime error.
+pub const EXIT_RUNTIME: u8 = 70;
+/// Exit code for an input file that cannot be read.
+pub const EXIT_NOINPUT: u8 = 66;
+/// Exit code for bad usage.
+pub const EXIT_USAGE: u8 = 64;
+
+#[derive(Parser)]
+#[command(name = "weft", version, about = "The Weft programming language")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Weft program.
+    Run {
+        /// The program file.
+        file: String,
+        /// Arguments passed to the program (`os.args`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Compile a program and report every diagnostic, without running it.
+    Check {
+        /// The program file.
+        file: String,
+    },
+    /// Print the bytecode of a program.
+    Disasm {
+        /// The program file.
+        file: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        None => repl::run(),
+        Some(Command::Run { file, args }) => report::run_file(&file, args),
+        Some(Command::Check { file }) => report::check_file(&file),
+        Some(Command::Disasm { file }) => disasm::disasm_file(&file),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,163 @@
+//! The instruction set: one `Op` enum with named operands, in register notation.
+//!
+//! Weft's bytecode is register based (as Lua 5): every function frame owns a window of registers
+//! `R[0..n]` on its task's value stack. `R[0]` holds the callee itself (or `self` in a method) and the
+//! parameters follow in `R[1..]`. Calls place the callee and arguments in consecutive registers
+//! `R[func], R[func+1]..` and leave the result in `R[func]`, so a call never copies arguments.
+//! Jump offsets are relative to the instruction *after* the jump.
+
+use std::fmt;
+
+/// A register index inside the current frame.
+pub type Reg = u8;
+/// An index into the function's constant table.
+pub type ConstIdx = u16;
+
+/// One instruction. Each variant's doc gives its meaning in register notation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `R[dst] := R[src]`
+    Move { dst: Reg, src: Reg },
+    /// `R[dst] := nil`
+    LoadNil { dst: Reg },
+    /// `R[dst] := value`
+    LoadBool { dst: Reg, value: bool },
+    /// `R[dst] := value` (a small integer immediate)
+    LoadInt { dst: Reg, value: i32 },
+    /// `R[dst] := K[idx]`
+    LoadConst { dst: Reg, idx: ConstIdx },
+    /// `R[dst] := G[slot]` in the current module; raises NameError when undefined.
+    GetGlobal { dst: Reg, slot: u16 },
+    /// `G[slot] := R[src]` in the current module.
+    SetGlobal { src: Reg, slot: u16 },
+    /// `G[slot] := R[src]` but raises NameError when `G[slot]` was never defined (assignment to a global).
+    AssignGlobal { src: Reg, slot: u16 },
+    /// `R[dst] := new cell holding R[src]` (a captured variable lives in a cell).
+    NewCell { dst: Reg, src: Reg },
+    /// `R[dst] := R[cell].value`
+    GetCell { dst: Reg, cell: Reg },
+    /// `R[cell].value := R[src]`
+    SetCell { cell: Reg, src: Reg },
+    /// `R[dst] := Upvalues[idx].value` of the running closure.
+    GetUpval { dst: Reg, idx: u8 },
+    /// `Upvalues[idx].value := R[src]`
+    SetUpval { idx: u8, src: Reg },
+    /// `R[dst] := closure of Protos[proto]`, capturing cells as listed in that proto's captures.
+    Closure { dst: Reg, proto: u16 },
+    /// `R[dst] := R[lhs] + R[rhs]`
+    Add { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] - R[rhs]`
+    Sub { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] * R[rhs]`
+    Mul { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] / R[rhs]` (float division)
+    Div { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] // R[rhs]` (floored)
+    FloorDiv { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] % R[rhs]` (floored, sign of the divisor)
+    Mod { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] ** R[rhs]`
+    Pow { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[src] + imm` (int fast path, float and overflow handled)
+    AddInt { dst: Reg, src: Reg, imm: i16 },
+    /// `R[dst] := -R[src]`
+    Neg { dst: Reg, src: Reg },
+    /// `R[dst] := not truthy(R[src])`
+    Not { dst: Reg, src: Reg },
+    /// `R[dst] := R[lhs] == R[rhs]`
+    Eq { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] != R[rhs]`
+    Ne { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] < R[rhs]`
+    Lt { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] <= R[rhs]`
+    Le { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] > R[rhs]`
+    Gt { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `R[dst] := R[lhs] >= R[rhs]`
+    Ge { dst: Reg, lhs: Reg, rhs: Reg },
+    /// `pc += offset`
+    Jump { offset: i32 },
+    /// `if not truthy(R[cond]) { pc += offset }`
+    JumpIfFalse { cond: Reg, offset: i32 },
+    /// `if truthy(R[cond]) { pc += offset }`
+    JumpIfTrue { cond: Reg, offset: i32 },
+    /// `if R[src] is not the internal "argument missing" marker { pc += offset }` (default parameters)
+    JumpIfGiven { src: Reg, offset: i32 },
+    /// `if R[lhs] < R[rhs] is false { pc += offset }` (fused compare and branch)
+    JumpIfNotLt { lhs: Reg, rhs: Reg, offset: i32 },
+    /// `R[dst] := [R[start], .., R[start+count-1]]`
+    NewList { dst: Reg, start: Reg, count: u8 },
+    /// `R[list].push(R[src])`
+    ListPush { list: Reg, src: Reg },
+    /// `R[list].extend(iterate(R[src]))` (list spread)
+    ListExtend { list: Reg, src: Reg },
+    /// `R[dst] := {}`
+    NewMap { dst: Reg },
+    /// `R[map][R[key]] := R[value]`
+    MapInsert { map: Reg, key: Reg, value: Reg },
+    /// `for (k, v) in R[src] { R[map][k] := v }` (map spread)
+    MapExtend { map: Reg, src: Reg },
+    /// `R[dst] := range(R[dst], R[dst+1], inclusive)`; a nil bound is open.
+    NewRange { dst: Reg, inclusive: bool },
+    /// `R[dst] := R[obj].K[name]` (field, module member or bound method)
+    GetField { dst: Reg, obj: Reg, name: ConstIdx },
+    /// `R[obj].K[name] := R[src]`
+    SetField { obj: Reg, name: ConstIdx, src: Reg },
+    /// `R[dst] := R[obj][R[index]]` (a range index slices)
+    GetIndex { dst: Reg, obj: Reg, index: Reg },
+    /// `R[obj][R[index]] := R[src]`
+    SetIndex { obj: Reg, index: Reg, src: Reg },
+    /// `R[func] := R[func](R[func+1], .., R[func+argc])`
+    Call { func: Reg, argc: u8 },
+    /// `R[base] := R[base].K[name](R[base+1], .., R[base+argc])` with `self = R[base]`
+    CallMethod { base: Reg, name: ConstIdx, argc: u8 },
+    /// `R[func] := R[func](..R[func+1], named: R[func+2])`: positional list and a map of named
+    /// arguments (or nil). Used for spread and named arguments.
+    CallEx { func: Reg },
+    /// As `CallEx` for a method: `R[base] := R[base].K[name](..R[base+1], named: R[base+2])`.
+    CallMethodEx { base: Reg, name: ConstIdx },
+    /// Return `R[src]` to the caller.
+    Return { src: Reg },
+    /// `throw R[src]` (records the trace when the value is an error without one)
+    Throw { src: Reg },
+    /// Rethrow `R[src]` unchanged (after no catch clause matched).
+    Rethrow { src: Reg },
+    /// Push a handler: a throw until the matching `TryEnd` jumps to `pc + offset` with the value in `R[err]`.
+    TryBegin { err: Reg, offset: i32 },
+    /// Pop the innermost handler of this frame.
+    TryEnd,
+    /// `R[iter], R[iter+1] := iteration state for R[src]` (lists, maps give keys, ranges, strings give chars)
+    IterInit { iter: Reg, src: Reg },
+    /// `R[dst] := next(R[iter], R[iter+1])`, or `pc += offset` when exhausted.
+    IterNext { iter: Reg, dst: Reg, offset: i32 },
+    /// `if not (R[src] is a list with len == count, or >= count when rest) { pc += offset }` (match patterns)
+    TestList { src: Reg, count: u8, rest: bool, offset: i32 },
+    /// As `TestList` but raises TypeError/ValueError instead of jumping (destructuring `let`).
+    CheckList { src: Reg, count: u8, rest: bool },
+    /// `if not (R[src] is a map containing key K[key]) { pc += offset }` (match patterns)
+    TestMapKey { src: Reg, key: ConstIdx, offset: i32 },
+    /// `R[dst] := R[src][from .. len - from_end]` as a new list (rest patterns)
+    SliceRest { dst: Reg, src: Reg, from: u8, from_end: u8 },
+    /// `R[dst] := str(R[start]) + .. + str(R[start+count-1])` (string interpolation)
+    Concat { dst: Reg, start: Reg, count: u8 },
+    /// `R[dst] := the module K[name]` (standard module by name, or a file module by path).
+    Import { dst: Reg, name: ConstIdx },
+    /// `R[dst] := class named K[name]` with methods taken from the closures `R[dst+1 ..= dst+count]`.
+    NewClass { dst: Reg, name: ConstIdx, count: u8 },
+    /// `R[dst] := spawn R[dst]()` (a task running the closure).
+    Spawn { dst: Reg },
+    /// `R[dst] := await R[src]`
+    Await { dst: Reg, src: Reg },
+    /// Raise ValueError `no match arm matched R[src]`.
+    NoMatch { src: Reg },
+}
+
+impl fmt::Display for Op {
+    /// Disassembly form: the variant's Debug form without the braces noise, e.g. `Add dst=1 lhs=2 rhs=3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let debug = format!("{self:?}");
+        let text = debug.replace(" { ", " ").replace(" }", "").replace(": ", "=").replace(", ", " ");
+        f.write_str(&text)
+    }
+}

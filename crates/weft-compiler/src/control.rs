@@ -1,0 +1,237 @@
+//! Control flow: `if`, loops, `break`/`continue`/`return`, `match` and `try`/`catch`/`finally`.
+//!
+//! `finally` blocks are compiled inline on every path that leaves the protected region: normal
+//! completion, each `catch`, a rethrow, and `break`/`continue`/`return` jumping out of it.
+
+use crate::bytecode::{Op, Reg};
+use crate::compiler::Compiler;
+use crate::function::{LoopCtx, TryCtx};
+use weft_syntax::ast::*;
+use weft_syntax::Span;
+
+impl Compiler<'_> {
+    /// Emits a conditional jump taken when `cond` is falsy; returns it for patching.
+    pub fn jump_if_false(&mut self, cond: &Expr) -> usize {
+        let mark = self.mark();
+        let at = match &cond.kind {
+            ExprKind::Binary { op: BinOp::Lt, lhs, rhs } => {
+                let lhs = self.expr_any(lhs);
+                let rhs = self.expr_any(rhs);
+                self.emit(Op::JumpIfNotLt { lhs, rhs, offset: 0 }, cond.span)
+            }
+            _ => {
+                let r = self.expr_any(cond);
+                self.emit(Op::JumpIfFalse { cond: r, offset: 0 }, cond.span)
+            }
+        };
+        self.free_to(mark);
+        at
+    }
+
+    pub fn if_expr(&mut self, cond: &Expr, then: &Block, else_: Option<&Expr>, dst: Option<Reg>) {
+        let to_else = self.jump_if_false(cond);
+        self.block(then, dst);
+        match else_ {
+            None => {
+                if let Some(dst) = dst {
+                    let over = self.emit(Op::Jump { offset: 0 }, then.span);
+                    self.f().patch_to_here(to_else);
+                    self.emit(Op::LoadNil { dst }, then.span);
+                    self.f().patch_to_here(over);
+                } else {
+                    self.f().patch_to_here(to_else);
+                }
+            }
+            Some(else_expr) => {
+                let over = self.emit(Op::Jump { offset: 0 }, then.span);
+                self.f().patch_to_here(to_else);
+                match dst {
+                    Some(dst) => self.expr(else_expr, dst),
+                    None => self.expr_stmt(else_expr),
+                }
+                self.f().patch_to_here(over);
+            }
+        }
+    }
+
+    fn push_loop(&mut self, continue_target: usize) {
+        let f = self.f();
+        let ctx = LoopCtx { continue_target, break_jumps: Vec::new(), try_depth: f.tries.len() };
+        f.loops.push(ctx);
+    }
+
+    fn pop_loop(&mut self) {
+        let ctx = self.f().loops.pop().expect("loop context");
+        for jump in ctx.break_jumps {
+            self.f().patch_to_here(jump);
+        }
+    }
+
+    pub fn while_loop(&mut self, cond: &Expr, body: &Block) {
+        let top = self.f().here();
+        let exit = self.jump_if_false(cond);
+        self.push_loop(top);
+        self.block(body, None);
+        self.f().jump_back(top, body.span);
+        self.f().patch_to_here(exit);
+        self.pop_loop();
+    }
+
+    pub fn for_loop(&mut self, pattern: &Pattern, iterable: &Expr, body: &Block) {
+        let mark = self.mark();
+        let iter = self.alloc_n(2);
+        self.expr(iterable, iter);
+        self.emit(Op::IterInit { iter, src: iter }, iterable.span);
+        self.f().begin_scope();
+        let item = self.alloc();
+        let top = self.f().here();
+        let next = self.emit(Op::IterNext { iter, dst: item, offset: 0 }, pattern.span);
+        self.push_loop(top);
+        self.f().begin_scope();
+        match &pattern.kind {
+            // A cell is made per iteration, so closures created in the body see distinct bindings.
+            PatternKind::Bind(name) => self.declare_local(&name.text, item, false, name.span),
+            PatternKind::Wildcard => {}
+            _ => self.destructure(pattern, item, false),
+        }
+        self.block(body, None);
+        self.f().end_scope();
+        self.f().jump_back(top, body.span);
+        self.f().patch_to_here(next);
+        self.pop_loop();
+        self.f().end_scope();
+        self.free_to(mark);
+    }
+
+    /// Leaves the `try` regions between here and depth `until`: pops their handlers and runs their
+    /// `finally` blocks inline, innermost first.
+    fn unwind_tries(&mut self, until: usize) {
+        let saved = self.f().tries.clone();
+        for i in (until..saved.len()).rev() {
+            self.f().tries.truncate(i);
+            if saved[i].has_handler {
+                self.emit(Op::TryEnd, Span::default());
+            }
+            if let Some(finally) = &saved[i].finally {
+                self.block(finally, None);
+            }
+        }
+        self.f().tries = saved;
+    }
+
+    pub fn break_loop(&mut self, span: Span) {
+        let Some(depth) = self.f().loops.last().map(|l| l.try_depth) else {
+            self.error(span, "'break' outside of a loop");
+            return;
+        };
+        self.unwind_tries(depth);
+        let at = self.emit(Op::Jump { offset: 0 }, span);
+        self.f().loops.last_mut().expect("loop").break_jumps.push(at);
+    }
+
+    pub fn continue_loop(&mut self, span: Span) {
+        let Some((depth, target)) = self.f().loops.last().map(|l| (l.try_depth, l.continue_target)) else {
+            self.error(span, "'continue' outside of a loop");
+            return;
+        };
+        self.unwind_tries(depth);
+        self.f().jump_back(target, span);
+    }
+
+    pub fn return_expr(&mut self, value: Option<&Expr>, span: Span) {
+        let r = self.alloc();
+        match value {
+            Some(v) => self.expr(v, r),
+            None => {
+                self.emit(Op::LoadNil { dst: r }, span);
+            }
+        }
+        self.unwind_tries(0);
+        self.emit(Op::Return { src: r }, span);
+    }
+
+    pub fn match_expr(&mut self, subject: &Expr, arms: &[MatchArm], dst: Option<Reg>, span: Span) {
+        let mark = self.mark();
+        let subj = self.alloc();
+        self.expr(subject, subj);
+        let mut end_jumps = Vec::new();
+        for arm in arms {
+            self.f().begin_scope();
+            let mut fails = Vec::new();
+            self.refutable_pattern(&arm.pattern, subj, &mut fails);
+            if let Some(guard) = &arm.guard {
+                fails.push(self.jump_if_false(guard));
+            }
+            match dst {
+                Some(dst) => self.expr(&arm.body, dst),
+                None => self.expr_stmt(&arm.body),
+            }
+            self.f().end_scope();
+            end_jumps.push(self.emit(Op::Jump { offset: 0 }, arm.span));
+            for jump in fails {
+                self.f().patch_to_here(jump);
+            }
+        }
+        self.emit(Op::NoMatch { src: subj }, span);
+        for jump in end_jumps {
+            self.f().patch_to_here(jump);
+        }
+        self.free_to(mark);
+    }
+
+    pub fn try_expr(&mut self, body: &Block, catches: &[CatchClause], finally: Option<&Block>, dst: Option<Reg>, span: Span) {
+        let mark = self.mark();
+        let err = self.alloc();
+        let handler = self.emit(Op::TryBegin { err, offset: 0 }, span);
+        self.f().tries.push(TryCtx { has_handler: true, finally: finally.cloned() });
+        self.block(body, dst);
+        self.f().tries.pop();
+        self.emit(Op::TryEnd, span);
+        if let Some(finally) = finally {
+            self.block(finally, None);
+        }
+        let mut end_jumps = vec![self.emit(Op::Jump { offset: 0 }, span)];
+        self.f().patch_to_here(handler);
+        for catch in catches {
+            self.f().begin_scope();
+            if let Some(name) = &catch.name {
+                let r = self.alloc();
+                self.emit(Op::Move { dst: r, src: err }, name.span);
+                self.declare_local(&name.text, r, false, name.span);
+            }
+            let next_clause = catch.guard.as_ref().map(|g| self.jump_if_false(g));
+            match finally {
+                Some(finally) => {
+                    // An error inside the catch body must still run `finally`, so it gets its own handler.
+                    let err2 = self.alloc();
+                    let handler2 = self.emit(Op::TryBegin { err: err2, offset: 0 }, catch.span);
+                    self.f().tries.push(TryCtx { has_handler: true, finally: Some(finally.clone()) });
+                    self.block(&catch.body, dst);
+                    self.f().tries.pop();
+                    self.emit(Op::TryEnd, catch.span);
+                    self.block(finally, None);
+                    end_jumps.push(self.emit(Op::Jump { offset: 0 }, catch.span));
+                    self.f().patch_to_here(handler2);
+                    self.block(finally, None);
+                    self.emit(Op::Rethrow { src: err2 }, catch.span);
+                }
+                None => {
+                    self.block(&catch.body, dst);
+                    end_jumps.push(self.emit(Op::Jump { offset: 0 }, catch.span));
+                }
+            }
+            self.f().end_scope();
+            if let Some(jump) = next_clause {
+                self.f().patch_to_here(jump);
+            }
+        }
+        if let Some(finally) = finally {
+            self.block(finally, None);
+        }
+        self.emit(Op::Rethrow { src: err }, span);
+        for jump in end_jumps {
+            self.f().patch_to_here(jump);
+        }
+        self.free_to(mark);
+    }
+}

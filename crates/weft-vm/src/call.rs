@@ -1,0 +1,322 @@
+//! The calling convention: binding arguments to parameters and pushing frames.
+//!
+//! A call finds the callee in `stack[slot]` and its positional arguments in `stack[slot+1..]`. A
+//! closure gets a new frame whose `R[0]` is `stack[slot]`, so arguments are never copied; natives get
+//! the arguments as a slice and their result is stored back in `stack[slot]`.
+
+use std::rc::Rc;
+
+use crate::error::{raise, type_error, Exc, VmResult};
+use crate::object::{Closure, Instance};
+use crate::value::{Handle, Value};
+use crate::vm::{FnProto, Frame, FrameKind, TypeTag, Vm};
+
+/// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// A new frame is on top.
+    Pushed,
+    /// The result is already in `stack[slot]`.
+    Done,
+}
+
+impl Vm {
+    /// Makes sure the stack has room for `n` registers from `base`.
+    #[inline]
+    pub(crate) fn ensure_stack(&mut self, base: usize, n: usize) {
+        let need = base + n;
+        if self.stack.len() < need {
+            self.stack.resize(need.max(self.stack.len() * 2), Value::Nil);
+        }
+    }
+
+    /// Calls `stack[slot]` with `argc` positional arguments.
+    pub(crate) fn call_value(&mut self, slot: usize, argc: usize) -> VmResult<CallOutcome> {
+        match self.stack[slot] {
+            Value::Func(closure) => self.call_closure(closure, slot, argc, FrameKind::Call),
+            Value::Native(id) => {
+                let native = self.natives[id as usize];
+                let args: Vec<Value> = self.stack[slot + 1..slot + 1 + argc].to_vec();
+                let result = (native.func)(self, &args)?;
+                self.stack[slot] = result;
+                Ok(CallOutcome::Done)
+            }
+            Value::Bound(bound) => {
+                let bound = self.heap.bounds.get(bound);
+                let (receiver, method) = (bound.receiver, bound.method);
+                self.stack[slot] = receiver;
+                self.call_method_value(method, slot, argc)
+            }
+            Value::Class(class) => {
+                let instance = self.heap.alloc_instance(Instance { class, fields: Vec::new() });
+                self.stack[slot] = instance;
+                let init = self.heap.interned("init").and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                match init {
+                    Some(Value::Func(closure)) => self.call_closure(closure, slot, argc, FrameKind::Init),
+                    _ if argc > 0 => {
+                        let name = self.heap.classes.get(class).name.clone();
+                        Err(type_error(format!("{name}() takes 0 arguments but {argc} were given")))
+                    }
+                    _ => Ok(CallOutcome::Done),
+                }
+            }
+            other => Err(type_error(format!("{} is not callable", self.type_name(other)))),
+        }
+    }
+
+    /// Calls `method` with `stack[slot]` as `self` and `argc` arguments after it.
+    pub(crate) fn call_method_value(&mut self, method: Value, slot: usize, argc: usize) -> VmResult<CallOutcome> {
+        match method {
+            Value::Func(closure) => self.call_closure(closure, slot, argc, FrameKind::Call),
+            Value::Native(id) => {
+                let native = self.natives[id as usize];
+                let args: Vec<Value> = self.stack[slot..slot + 1 + argc].to_vec();
+                let result = (native.func)(self, &args)?;
+                self.stack[slot] = result;
+                Ok(CallOutcome::Done)
+            }
+            other => {
+                self.stack[slot] = other;
+                self.call_value(slot, argc)
+            }
+        }
+    }
+
+    /// `stack[slot].name(args)`: fields holding functions, class methods, module members and the
+    /// methods of built-in types.
+    pub(crate) fn call_method(&mut self, slot: usize, name: Handle<crate::object::Str>, argc: usize) -> VmResult<CallOutcome> {
+        let receiver = self.stack[slot];
+        match receiver {
+            Value::Instance(h) => {
+                let instance = self.heap.instances.get(h);
+                if let Some(&(_, field)) = instance.fields.iter().find(|(n, _)| *n == name) {
+                    self.stack[slot] = field;
+                    return self.call_value(slot, argc);
+                }
+                let method = self.heap.classes.get(instance.class).methods.get(&name).copied();
+                match method {
+                    Some(method) => self.call_method_value(method, slot, argc),
+                    None => Err(self.no_attribute(receiver, name)),
+                }
+            }
+            Value::Module(id) => {
+                let member = self.module_member(id, name)?;
+                self.stack[slot] = member;
+                self.call_value(slot, argc)
+            }
+            _ => {
+                let Some(tag) = type_tag(receiver) else {
+                    return Err(self.no_method(receiver, name));
+                };
+                if let Some(&method) = self.methods.get(&(tag, name)) {
+                    return self.call_method_value(method, slot, argc);
+                }
+                // A map may hold functions under string keys: `m.f(x)`.
+                if let Value::Map(m) = receiver {
+                    let key = crate::object::Key::Str(self.heap.str(name).clone());
+                    if let Some(&value) = self.heap.maps.get(m).get(&key) {
+                        self.stack[slot] = value;
+                        return self.call_value(slot, argc);
+                    }
+                }
+                Err(self.no_method(receiver, name))
+            }
+        }
+    }
+
+    pub(crate) fn no_attribute(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
+        raise("AttributeError", format!("{} has no field '{}'", self.type_name(receiver), self.heap.str(name)))
+    }
+
+    pub(crate) fn no_method(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
+        raise("AttributeError", format!("{} has no method '{}'", self.type_name(receiver), self.heap.str(name)))
+    }
+
+    /// A member of a module by name.
+    pub(crate) fn module_member(&self, id: u32, name: Handle<crate::object::Str>) -> VmResult<Value> {
+        let module = &self.modules[id as usize];
+        let text = self.heap.str(name);
+        match module.scope.lookup(text).map(|slot| module.globals[slot as usize]) {
+            Some(Value::Undef) | None => Err(raise("AttributeError", format!("module '{}' has no member '{}'", module.name, text))),
+            Some(value) => Ok(value),
+        }
+    }
+
+    /// Binds positional arguments and pushes a frame for `closure`.
+    fn call_closure(&mut self, closure: Handle<Closure>, slot: usize, argc: usize, kind: FrameKind) -> VmResult<CallOutcome> {
+        let closure_obj = self.heap.closures.get(closure);
+        let proto = closure_obj.proto.clone();
+        let module = closure_obj.module;
+        let p = &proto.proto;
+        if argc != p.params.len() || p.has_rest {
+            self.bind_irregular(&proto, slot, argc)?;
+        }
+        self.push_frame(proto, Some(closure), slot, module, kind)
+    }
+
+    pub(crate) fn push_frame(&mut self, proto: Rc<FnProto>, closure: Option<Handle<Closure>>, base: usize, module: u32, kind: FrameKind) -> VmResult<CallOutcome> {
+        if self.frames.len() >= self.max_frames {
+            return Err(raise("StackOverflow", format!("maximum call depth of {} exceeded", self.max_frames)));
+        }
+        self.ensure_stack(base, proto.proto.n_regs as usize + 1);
+        self.frames.push(Frame { proto, closure, pc: 0, base, module, kind });
+        Ok(CallOutcome::Pushed)
+    }
+
+    /// Arity handling when the argument count differs from the parameter count: defaults, rest, errors.
+    fn bind_irregular(&mut self, proto: &FnProto, slot: usize, argc: usize) -> VmResult<()> {
+        let p = &proto.proto;
+        let fixed = p.params.len() - usize::from(p.has_rest);
+        if argc > fixed && !p.has_rest {
+            return Err(self.arity_error(proto, argc));
+        }
+        self.ensure_stack(slot, p.n_regs as usize + 1);
+        for i in argc..fixed {
+            if !p.has_default[i] {
+                return Err(type_error(format!("{}() missing argument '{}'", p.name, p.params[i])));
+            }
+            self.stack[slot + 1 + i] = Value::Undef;
+        }
+        if p.has_rest {
+            let extra: Vec<Value> = if argc > fixed { self.stack[slot + 1 + fixed..slot + 1 + argc].to_vec() } else { Vec::new() };
+            let list = self.heap.alloc_list(extra);
+            self.stack[slot + 1 + fixed] = list;
+        }
+        Ok(())
+    }
+
+    fn arity_error(&self, proto: &FnProto, argc: usize) -> Exc {
+        let p = &proto.proto;
+        let max = p.params.len();
+        let min = p.has_default.iter().take_while(|d| !**d).count();
+        let takes = if min == max {
+            format!("{max} argument{}", if max == 1 { "" } else { "s" })
+        } else {
+            format!("{min} to {max} arguments")
+        };
+        type_error(format!("{}() takes {takes} but {argc} were given", p.name))
+    }
+
+    /// `CallEx`: `stack[slot+1]` is the positional list, `stack[slot+2]` the named map or nil.
+    /// `with_self`: `stack[slot]` is a receiver that stays as `R[0]` (method calls).
+    pub(crate) fn call_ex(&mut self, slot: usize, method: Option<Value>) -> VmResult<CallOutcome> {
+        let positional = match self.stack[slot + 1] {
+            Value::List(l) => self.heap.lists.get(l).clone(),
+            _ => Vec::new(),
+        };
+        let named: Vec<(std::rc::Rc<str>, Value)> = match self.stack[slot + 2] {
+            Value::Map(m) => self
+                .heap
+                .maps
+                .get(m)
+                .iter()
+                .map(|(k, v)| match k {
+                    crate::object::Key::Str(s) => (s.clone(), *v),
+                    _ => (std::rc::Rc::from(""), *v),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let callee = method.unwrap_or(self.stack[slot]);
+        let target = match callee {
+            Value::Class(class) => {
+                let instance = self.heap.alloc_instance(Instance { class, fields: Vec::new() });
+                self.stack[slot] = instance;
+                let init = self.heap.interned("init").and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                match init {
+                    Some(Value::Func(closure)) => Some((closure, FrameKind::Init)),
+                    _ => None,
+                }
+            }
+            Value::Func(closure) => Some((closure, FrameKind::Call)),
+            Value::Bound(b) => {
+                let bound = self.heap.bounds.get(b);
+                let (receiver, method) = (bound.receiver, bound.method);
+                self.stack[slot] = receiver;
+                match method {
+                    Value::Func(closure) => Some((closure, FrameKind::Call)),
+                    _ => return self.call_spread_native(method, slot, &positional, &named, true),
+                }
+            }
+            _ => None,
+        };
+        let Some((closure, kind)) = target else {
+            return self.call_spread_native(callee, slot, &positional, &named, method.is_some());
+        };
+        let closure_obj = self.heap.closures.get(closure);
+        let proto = closure_obj.proto.clone();
+        let module = closure_obj.module;
+        let args = self.bind_named(&proto, positional, named)?;
+        self.ensure_stack(slot, proto.proto.n_regs as usize + 1 + args.len());
+        self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);
+        self.push_frame(proto, Some(closure), slot, module, kind)
+    }
+
+    /// Spread or named arguments to something that is not a closure: natives take positional only.
+    fn call_spread_native(&mut self, callee: Value, slot: usize, positional: &[Value], named: &[(std::rc::Rc<str>, Value)], with_self: bool) -> VmResult<CallOutcome> {
+        if let Some((name, _)) = named.first() {
+            return Err(type_error(format!("{}() got an unexpected argument '{name}'", self.display(callee))));
+        }
+        let argc = positional.len();
+        self.ensure_stack(slot, argc + 2);
+        self.stack[slot + 1..slot + 1 + argc].copy_from_slice(positional);
+        if with_self {
+            self.call_method_value(callee, slot, argc)
+        } else {
+            self.stack[slot] = callee;
+            self.call_value(slot, argc)
+        }
+    }
+
+    /// Lays out parameters from positional and named arguments; missing defaults become `Undef`.
+    fn bind_named(&mut self, proto: &FnProto, positional: Vec<Value>, named: Vec<(std::rc::Rc<str>, Value)>) -> VmResult<Vec<Value>> {
+        let p = &proto.proto;
+        let fixed = p.params.len() - usize::from(p.has_rest);
+        if positional.len() > fixed && !p.has_rest {
+            return Err(self.arity_error(proto, positional.len()));
+        }
+        let mut args: Vec<Option<Value>> = vec![None; fixed];
+        let mut extra = Vec::new();
+        for (i, value) in positional.into_iter().enumerate() {
+            if i < fixed {
+                args[i] = Some(value);
+            } else {
+                extra.push(value);
+            }
+        }
+        for (name, value) in named {
+            let Some(i) = p.params[..fixed].iter().position(|param| *param == name) else {
+                return Err(type_error(format!("{}() got an unexpected argument '{name}'", p.name)));
+            };
+            if args[i].is_some() {
+                return Err(type_error(format!("{}() got multiple values for argument '{name}'", p.name)));
+            }
+            args[i] = Some(value);
+        }
+        let mut out = Vec::with_capacity(p.params.len());
+        for (i, arg) in args.into_iter().enumerate() {
+            match arg {
+                Some(v) => out.push(v),
+                None if p.has_default[i] => out.push(Value::Undef),
+                None => return Err(type_error(format!("{}() missing argument '{}'", p.name, p.params[i]))),
+            }
+        }
+        if p.has_rest {
+            out.push(self.heap.alloc_list(extra));
+        }
+        Ok(out)
+    }
+}
+
+/// The method-table tag of a built-in value, if it has methods.
+pub(crate) fn type_tag(value: Value) -> Option<TypeTag> {
+    Some(match value {
+        Value::Str(_) => TypeTag::Str,
+        Value::List(_) => TypeTag::List,
+        Value::Map(_) => TypeTag::Map,
+        Value::Range(_) => TypeTag::Range,
+        Value::Error(_) => TypeTag::Error,
+        Value::Func(_) | Value::Native(_) | Value::Bound(_) => TypeTag::Func,
+        _ => return None,
+    })
+}

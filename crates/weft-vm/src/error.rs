@@ -1,0 +1,90 @@
+//! Runtime errors as they travel through Rust code (`Exc`), and their conversion to Weft error values.
+//!
+//! An operation that fails returns `Exc::Raise` with a kind and message; the interpreter turns it into
+//! an error value carrying the stack trace once it knows the faulting instruction. Script `throw`s and
+//! errors already materialised travel as `Exc::Throw(value)`.
+
+use std::rc::Rc;
+
+use crate::object::ErrorObj;
+use crate::value::Value;
+use crate::vm::Vm;
+
+/// A runtime error on its way to a handler.
+#[derive(Debug, Clone)]
+pub enum Exc {
+    /// A new error of `kind` with `message`; the trace is taken where it is raised.
+    Raise {
+        /// Error kind, e.g. `TypeError`.
+        kind: Rc<str>,
+        /// Message, lower case, no final full stop (see docs/errors.md).
+        message: String,
+    },
+    /// An existing value being thrown (or rethrown) as it is.
+    Throw(Value),
+}
+
+/// Shorthand for a `Result` whose error is an `Exc`.
+pub type VmResult<T> = Result<T, Exc>;
+
+/// Creates an `Exc::Raise`.
+pub fn raise(kind: &str, message: impl Into<String>) -> Exc {
+    Exc::Raise { kind: Rc::from(kind), message: message.into() }
+}
+
+/// `TypeError` with a message.
+pub fn type_error(message: impl Into<String>) -> Exc {
+    raise("TypeError", message)
+}
+
+/// `ValueError` with a message.
+pub fn value_error(message: impl Into<String>) -> Exc {
+    raise("ValueError", message)
+}
+
+impl Vm {
+    /// Builds an error value, with the current stack trace.
+    pub fn new_error(&mut self, kind: &str, message: &str) -> Value {
+        let trace = self.trace();
+        self.heap.alloc_error(ErrorObj { kind: Rc::from(kind), message: Rc::from(message), trace, fields: Vec::new() })
+    }
+
+    /// Turns an `Exc` into the value that is thrown: new errors get the current trace; thrown error
+    /// values without a trace get one now.
+    pub(crate) fn materialize(&mut self, exc: Exc) -> Value {
+        match exc {
+            Exc::Raise { kind, message } => self.new_error(&kind, &message),
+            Exc::Throw(value) => {
+                if let Value::Error(h) = value {
+                    if self.heap.errors.get(h).trace.is_empty() {
+                        let trace = self.trace();
+                        self.heap.errors.get_mut(h).trace = trace;
+                    }
+                }
+                value
+            }
+        }
+    }
+
+    /// The current stack trace, innermost frame first, as `fn file:line:col`.
+    pub fn trace(&self) -> Vec<String> {
+        self.frames
+            .iter()
+            .rev()
+            .map(|frame| {
+                let proto = &frame.proto.proto;
+                format!("{} {}", proto.name, proto.location(frame.pc.saturating_sub(1)))
+            })
+            .collect()
+    }
+}
+
+impl Vm {
+    /// The trace lines of a thrown value (`fn file:line:col`, innermost first); empty for non-errors.
+    pub fn error_trace(&self, value: Value) -> Vec<String> {
+        match value {
+            Value::Error(h) => self.heap.errors.get(h).trace.clone(),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The heap: one typed slab per object kind, and a stop-the-world mark-sweep collector.
+//!
+//! Objects are addressed by `Handle<T>` (a `u32` slot index), so the heap is entirely safe Rust:
+//! a freed slot is put on its slab's free list and reused. Collection only happens at safe points
+//! chosen by the interpreter (calls and loop back-edges), when every live value is reachable from
+//! the roots the VM hands to [`Heap::collect`]; allocation itself never collects, so native code
+//! may hold handles in Rust locals freely. Marking uses an explicit gray stack, so arbitrarily deep
+//! structures never recurse on the Rust stack. Cycles are collected like anything else.
+
+use std::rc::Rc;
+
+use crate::object::{BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str};
+use crate::value::{Handle, Value};
+use rustc_hash::FxHashMap;
+
+/// Storage for one kind of object.
+#[derive(Debug)]
+pub struct Slab<T> {
+    slots: Vec<Option<T>>,
+    marks: Vec<bool>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { slots: Vec::new(), marks: Vec::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Slab<T> {
+    fn insert(&mut self, value: T) -> Handle<T> {
+        if let Some(index) = self.free.pop() {
+            self.slots[index as usize] = Some(value);
+            return Handle::new(index);
+        }
+        self.slots.push(Some(value));
+        self.marks.push(false);
+        Handle::new((self.slots.len() - 1) as u32)
+    }
+
+    /// The object behind a handle.
+    #[inline]
+    pub fn get(&self, handle: Handle<T>) -> &T {
+        match &self.slots[handle.index() as usize] {
+            Some(value) => value,
+            None => panic!("use of a collected object (a missing GC root)"),
+        }
+    }
+
+    /// The object behind a handle, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, handle: Handle<T>) -> &mut T {
+        match &mut self.slots[handle.index() as usize] {
+            Some(value) => value,
+            None => panic!("use of a collected object (a missing GC root)"),
+        }
+    }
+
+    /// Marks a handle; returns true when it was not marked before (its children need tracing).
+    fn mark(&mut self, handle: Handle<T>) -> bool {
+        let mark = &mut self.marks[handle.index() as usize];
+        !std::mem::replace(mark, true)
+    }
+
+    /// Frees every unmarked object and clears the marks; returns how many objects were freed.
+    fn sweep(&mut self) -> usize {
+        let mut freed = 0;
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if slot.is_some() && !self.marks[index] {
+                *slot = None;
+                self.free.push(index as u32);
+                freed += 1;
+            }
+            self.marks[index] = false;
+        }
+        freed
+    }
+
+    fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
+
+/// Every object of one VM.
+#[derive(Debug)]
+pub struct Heap {
+    /// Strings.
+    pub strings: Slab<Str>,
+    /// Lists.
+    pub lists: Slab<List>,
+    /// Maps.
+    pub maps: Slab<Map>,
+    /// Ranges.
+    pub ranges: Slab<RangeObj>,
+    /// Closures.
+    pub closures: Slab<Closure>,
+    /// Cells of captured variables.
+    pub cells: Slab<Cell>,
+    /// Bound methods.
+    pub bounds: Slab<BoundMethod>,
+    /// Classes.
+    pub classes: Slab<Class>,
+    /// Instances.
+    pub instances: Slab<Instance>,
+    /// Error values.
+    pub errors: Slab<ErrorObj>,
+    /// Interned strings (names and constants); these are permanent roots.
+    interned: FxHashMap<Rc<str>, Handle<Str>>,
+    /// Allocations since the last collection (objects, weighted by a rough size).
+    allocated: usize,
+    /// Collect when `allocated` passes this.
+    threshold: usize,
+    /// Collect at every safe point (tests and fuzzing).
+    pub stress: bool,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+/// The first collection happens after this much allocation (in rough object units).
+const INITIAL_THRESHOLD: usize = 1 << 17;
+
+impl Heap {
+    /// An empty heap.
+    pub fn new() -> Heap {
+        Heap {
+            strings: Slab::default(),
+            lists: Slab::default(),
+            maps: Slab::default(),
+            ranges: Slab::default(),
+            closures: Slab::default(),
+            cells: Slab::default(),
+            bounds: Slab::default(),
+            classes: Slab::default(),
+            instances: Slab::default(),
+            errors: Slab::default(),
+            interned: FxHashMap::default(),
+            allocated: 0,
+            threshold: INITIAL_THRESHOLD,
+            stress: std::env::var_os("WEFT_GC_STRESS").is_some(),
+        }
+    }
+
+    /// Whether a safe point should collect now.
+    #[inline]
+    pub fn wants_collection(&self) -> bool {
+        self.allocated >= self.threshold || self.stress
+    }
+
+    /// Records `units` of allocation (used by growth of lists, maps and strings too).
+    #[inline]
+    pub fn account(&mut self, units: usize) {
+        self.allocated += units;
+    }
+
+    /// Allocates a string.
+    pub fn alloc_str(&mut self, text: impl Into<Rc<str>>) -> Value {
+        let text = text.into();
+        self.account(1 + text.len() / 16);
+        Value::Str(self.strings.insert(Str::new(text)))
+    }
+
+    /// The permanent, unique string for `text` (names, constants).
+    pub fn intern(&mut self, text: &str) -> Handle<Str> {
+        if let Some(&handle) = self.interned.get(text) {
+            return handle;
+        }
+        let text: Rc<str> = Rc::from(text);
+        let handle = self.strings.insert(Str::new(text.clone()));
+        self.interned.insert(text, handle);
+        handle
+    }
+
+    /// Looks up an interned string without creating it.
+    pub fn interned(&self, text: &str) -> Option<Handle<Str>> {
+        self.interned.get(text).copied()
+    }
+
+    /// Allocates a list.
+    pub fn alloc_list(&mut self, items: List) -> Value {
+        self.account(1 + items.len());
+        Value::List(self.lists.insert(items))
+    }
+
+    /// Allocates a map.
+    pub fn alloc_map(&mut self, map: Map) -> Value {
+        self.account(1 + map.len() * 2);
+        Value::Map(self.maps.insert(map))
+    }
+
+    /// Allocates a range.
+    pub fn alloc_range(&mut self, range: RangeObj) -> Value {
+        self.account(1);
+        Value::Range(self.ranges.insert(range))
+    }
+
+    /// Allocates a closure.
+    pub fn alloc_closure(&mut self, closure: Closure) -> Value {
+        self.account(1 + closure.upvals.len());
+        Value::Func(self.closures.insert(closure))
+    }
+
+    /// Allocates a cell.
+    pub fn alloc_cell(&mut self, value: Value) -> Handle<Cell> {
+        self.account(1);
+        self.cells.insert(Cell { value })
+    }
+
+    /// Allocates a bound method.
+    pub fn alloc_bound(&mut self, receiver: Value, method: Value) -> Value {
+        self.account(1);
+        Value::Bound(self.bounds.insert(BoundMethod { receiver, method }))
+    }
+
+    /// Allocates a class.
+    pub fn alloc_class(&mut self, class: Class) -> Value {
+        self.account(1 + class.methods.len());
+        Value::Class(self.classes.insert(class))
+    }
+
+    /// Allocates an instance.
+    pub fn alloc_instance(&mut self, instance: Instance) -> Value {
+        self.account(2);
+        Value::Instance(self.instances.insert(instance))
+    }
+
+    /// Allocates an error value.
+    pub fn alloc_error(&mut self, error: ErrorObj) -> Value {
+        self.account(4);
+        Value::Error(self.errors.insert(error))
+    }
+
+    /// The text of a string value.
+    #[inline]
+    pub fn str(&self, handle: Handle<Str>) -> &Rc<str> {
+        &self.strings.get(handle).text
+    }
+
+    /// Collects garbage: marks everything reachable from `roots` and the interned strings, frees the rest.
+    /// Returns the number of objects freed.
+    pub fn collect(&mut self, roots: impl IntoIterator<Item = Value>) -> usize {
+        let mut gray: Vec<Value> = roots.into_iter().collect();
+        let interned: Vec<Handle<Str>> = self.interned.values().copied().collect();
+        for handle in interned {
+            self.strings.mark(handle);
+        }
+        while let Some(value) = gray.pop() {
+            self.mark_value(value, &mut gray);
+        }
+        let freed = self.strings.sweep()
+            + self.lists.sweep()
+            + self.maps.sweep()
+            + self.ranges.sweep()
+            + self.closures.sweep()
+            + self.cells.sweep()
+            + self.bounds.sweep()
+            + self.classes.sweep()
+            + self.instances.sweep()
+            + self.errors.sweep();
+        let live = self.live_objects();
+        self.allocated = 0;
+        self.threshold = INITIAL_THRESHOLD.max(live * 2);
+        freed
+    }
+
+    /// Number of live objects (after the last sweep, plus new allocations).
+    pub fn live_objects(&self) -> usize {
+        self.strings.live()
+            + self.lists.live()
+            + self.maps.live()
+            + self.ranges.live()
+            + self.closures.live()
+            + self.cells.live()
+            + self.bounds.live()
+            + self.classes.live()
+            + self.instances.live()
+            + self.errors.live()
+    }
+
+    /// Marks one value and pushes its children on the gray stack.
+    fn mark_value(&mut self, value: Value, gray: &mut Vec<Value>) {
+        match value {
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Native(_) | Value::Module(_) | Value::Undef => {}
+            Value::Str(h) => {
+                self.strings.mark(h);
+            }
+            Value::Range(h) => {
+                self.ranges.mark(h);
+            }
+            Value::List(h) => {
+                if self.lists.mark(h) {
+                    gray.extend_from_slice(self.lists.get(h));
+                }
+            }
+            Value::Map(h) => {
+                if self.maps.mark(h) {
+                    gray.extend(self.maps.get(h).values().copied());
+                }
+            }
+            Value::Func(h) => {
+                if self.closures.mark(h) {
+                    gray.extend(self.closures.get(h).upvals.iter().map(|&c| Value::Cell(c)));
+                }
+            }
+            Value::Cell(h) => {
+                if self.cells.mark(h) {
+                    gray.push(self.cells.get(h).value);
+                }
+            }
+            Value::Bound(h) => {
+                if self.bounds.mark(h) {
+                    let bound = self.bounds.get(h);
+                    gray.push(bound.receiver);
+                    gray.push(bound.method);
+                }
+            }
+            Value::Class(h) => {
+                if self.classes.mark(h) {
+                    let class = self.classes.get(h);
+                    gray.extend(class.methods.keys().map(|&k| Value::Str(k)));
+                    gray.extend(class.methods.values().copied());
+                }
+            }
+            Value::Instance(h) => {
+                if self.instances.mark(h) {
+                    let instance = self.instances.get(h);
+                    gray.push(Value::Class(instance.class));
+                    for &(name, field) in &instance.fields {
+                        gray.push(Value::Str(name));
+                        gray.push(field);
+                    }
+                }
+            }
+            Value::Error(h) => {
+                if self.errors.mark(h) {
+                    for &(name, field) in &self.errors.get(h).fields {
+                        gray.push(Value::Str(name));
+                        gray.push(field);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,509 @@
+//! The interpreter loop: runs the current task's frames for a given amount of fuel.
+//!
+//! The loop keeps the running frame's code, `pc` and `base` in locals and reloads them whenever a
+//! call, return or throw switches frames (`continue 'frame`). Every instruction costs one unit of
+//! fuel; running out saves `pc` and returns `Halt::OutOfFuel`, so the VM can stop anywhere.
+//! Garbage collection happens only at calls and loop back-edges, where all live values are in registers.
+
+use weft_compiler::Op;
+
+use crate::call::CallOutcome;
+use crate::error::{raise, Exc, VmResult};
+use crate::object::{Closure, Key, RangeObj};
+use crate::ops::Arith;
+use crate::value::Value;
+use crate::vm::{FrameKind, Halt, Handler, Vm};
+
+impl Vm {
+    /// Runs for at most `fuel` instructions.
+    pub fn run(&mut self, mut fuel: u64) -> Halt {
+        loop {
+            match self.run_slice(&mut fuel) {
+                Ok(halt) => return halt,
+                Err(exc) => {
+                    if let Err(value) = self.unwind(exc) {
+                        return Halt::Error(value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers a thrown error to the innermost handler, or reports it uncaught.
+    fn unwind(&mut self, exc: Exc) -> Result<(), Value> {
+        let value = self.materialize(exc);
+        let Some(handler) = self.handlers.pop() else {
+            return Err(value);
+        };
+        self.frames.truncate(handler.depth);
+        if let Some(frame) = self.frames.last_mut() {
+            frame.pc = handler.catch_pc;
+        }
+        self.stack[handler.slot] = value;
+        Ok(())
+    }
+
+    /// The loop proper. An `Err` carries an exception raised at the saved `pc` of the top frame.
+    fn run_slice(&mut self, fuel: &mut u64) -> VmResult<Halt> {
+        'frame: loop {
+            let Some(frame) = self.frames.last() else {
+                return Ok(Halt::Done(Value::Nil));
+            };
+            let proto = frame.proto.clone();
+            let code: &[Op] = &proto.proto.code;
+            let consts: &[Value] = &proto.consts;
+            let base = frame.base;
+            let module = frame.module as usize;
+            let closure = frame.closure;
+            let mut pc = frame.pc;
+            loop {
+                if *fuel == 0 {
+                    self.save_pc(pc);
+                    return Ok(Halt::OutOfFuel);
+                }
+                *fuel -= 1;
+                let op = code[pc];
+                pc += 1;
+                let result: VmResult<()> = match op {
+                    Op::Move { dst, src } => {
+                        self.stack[base + dst as usize] = self.stack[base + src as usize];
+                        Ok(())
+                    }
+                    Op::LoadNil { dst } => {
+                        self.stack[base + dst as usize] = Value::Nil;
+                        Ok(())
+                    }
+                    Op::LoadBool { dst, value } => {
+                        self.stack[base + dst as usize] = Value::Bool(value);
+                        Ok(())
+                    }
+                    Op::LoadInt { dst, value } => {
+                        self.stack[base + dst as usize] = Value::Int(value as i64);
+                        Ok(())
+                    }
+                    Op::LoadConst { dst, idx } => {
+                        self.stack[base + dst as usize] = consts[idx as usize];
+                        Ok(())
+                    }
+                    Op::GetGlobal { dst, slot } => match self.modules[module].globals[slot as usize] {
+                        Value::Undef => Err(self.undefined_global(module, slot)),
+                        value => {
+                            self.stack[base + dst as usize] = value;
+                            Ok(())
+                        }
+                    },
+                    Op::SetGlobal { src, slot } => {
+                        self.modules[module].globals[slot as usize] = self.stack[base + src as usize];
+                        Ok(())
+                    }
+                    Op::AssignGlobal { src, slot } => match self.modules[module].globals[slot as usize] {
+                        Value::Undef => Err(self.undefined_global(module, slot)),
+                        _ => {
+                            self.modules[module].globals[slot as usize] = self.stack[base + src as usize];
+                            Ok(())
+                        }
+                    },
+                    Op::NewCell { dst, src } => {
+                        let cell = self.heap.alloc_cell(self.stack[base + src as usize]);
+                        self.stack[base + dst as usize] = Value::Cell(cell);
+                        Ok(())
+                    }
+                    Op::GetCell { dst, cell } => {
+                        if let Value::Cell(c) = self.stack[base + cell as usize] {
+                            self.stack[base + dst as usize] = self.heap.cells.get(c).value;
+                        }
+                        Ok(())
+                    }
+                    Op::SetCell { cell, src } => {
+                        if let Value::Cell(c) = self.stack[base + cell as usize] {
+                            self.heap.cells.get_mut(c).value = self.stack[base + src as usize];
+                        }
+                        Ok(())
+                    }
+                    Op::GetUpval { dst, idx } => {
+                        if let Some(c) = closure {
+                            let cell = self.heap.closures.get(c).upvals[idx as usize];
+                            self.stack[base + dst as usize] = self.heap.cells.get(cell).value;
+                        }
+                        Ok(())
+                    }
+                    Op::SetUpval { idx, src } => {
+                        if let Some(c) = closure {
+                            let cell = self.heap.closures.get(c).upvals[idx as usize];
+                            self.heap.cells.get_mut(cell).value = self.stack[base + src as usize];
+                        }
+                        Ok(())
+                    }
+                    Op::Closure { dst, proto: idx } => {
+                        let child = proto.children[idx as usize].clone();
+                        let upvals = child
+                            .proto
+                            .captures
+                            .iter()
+                            .map(|capture| match *capture {
+                                weft_compiler::Capture::Local(reg) => match self.stack[base + reg as usize] {
+                                    Value::Cell(c) => c,
+                                    // Unreachable with a correct compiler; a fresh cell keeps the VM safe.
+                                    other => self.heap.alloc_cell(other),
+                                },
+                                weft_compiler::Capture::Upval(i) => {
+                                    let c = closure.expect("upvalue capture inside a closure");
+                                    self.heap.closures.get(c).upvals[i as usize]
+                                }
+                            })
+                            .collect();
+                        let value = self.heap.alloc_closure(Closure { proto: child, upvals, module: module as u32 });
+                        self.stack[base + dst as usize] = value;
+                        Ok(())
+                    }
+                    Op::Add { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Add),
+                    Op::Sub { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Sub),
+                    Op::Mul { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mul),
+                    Op::Div { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Div),
+                    Op::FloorDiv { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::FloorDiv),
+                    Op::Mod { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mod),
+                    Op::Pow { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Pow),
+                    Op::AddInt { dst, src, imm } => match self.stack[base + src as usize] {
+                        Value::Int(a) => match a.checked_add(imm as i64) {
+                            Some(v) => {
+                                self.stack[base + dst as usize] = Value::Int(v);
+                                Ok(())
+                            }
+                            None => Err(raise("OverflowError", "integer overflow")),
+                        },
+                        a => {
+                            let (op, b) = if imm < 0 { (Arith::Sub, Value::Int(-(imm as i64))) } else { (Arith::Add, Value::Int(imm as i64)) };
+                            self.arith(op, a, b).map(|v| self.stack[base + dst as usize] = v)
+                        }
+                    },
+                    Op::Neg { dst, src } => self.negate(self.stack[base + src as usize]).map(|v| self.stack[base + dst as usize] = v),
+                    Op::Not { dst, src } => {
+                        self.stack[base + dst as usize] = Value::Bool(!self.stack[base + src as usize].truthy());
+                        Ok(())
+                    }
+                    Op::Eq { dst, lhs, rhs } => {
+                        let eq = self.equal(self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+                        self.stack[base + dst as usize] = Value::Bool(eq);
+                        Ok(())
+                    }
+                    Op::Ne { dst, lhs, rhs } => {
+                        let eq = self.equal(self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+                        self.stack[base + dst as usize] = Value::Bool(!eq);
+                        Ok(())
+                    }
+                    Op::Lt { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_lt()),
+                    Op::Le { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_le()),
+                    Op::Gt { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_gt()),
+                    Op::Ge { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_ge()),
+                    Op::Jump { offset } => {
+                        pc = (pc as i64 + offset as i64) as usize;
+                        if offset < 0 && self.heap.wants_collection() {
+                            self.save_pc(pc);
+                            self.maybe_collect();
+                        }
+                        Ok(())
+                    }
+                    Op::JumpIfFalse { cond, offset } => {
+                        if !self.stack[base + cond as usize].truthy() {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::JumpIfTrue { cond, offset } => {
+                        if self.stack[base + cond as usize].truthy() {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::JumpIfGiven { src, offset } => {
+                        if !matches!(self.stack[base + src as usize], Value::Undef) {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::JumpIfNotLt { lhs, rhs, offset } => {
+                        let less = match (self.stack[base + lhs as usize], self.stack[base + rhs as usize]) {
+                            (Value::Int(a), Value::Int(b)) => Ok(a < b),
+                            (a, b) => self.compare(a, b).map(|o| o.is_some_and(|o| o.is_lt())),
+                        };
+                        match less {
+                            Ok(true) => Ok(()),
+                            Ok(false) => {
+                                pc = (pc as i64 + offset as i64) as usize;
+                                Ok(())
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::NewList { dst, start, count } => {
+                        let s = base + start as usize;
+                        let items = self.stack[s..s + count as usize].to_vec();
+                        self.stack[base + dst as usize] = self.heap.alloc_list(items);
+                        Ok(())
+                    }
+                    Op::ListPush { list, src } => {
+                        if let Value::List(l) = self.stack[base + list as usize] {
+                            let v = self.stack[base + src as usize];
+                            self.heap.lists.get_mut(l).push(v);
+                        }
+                        Ok(())
+                    }
+                    Op::ListExtend { list, src } => self.list_extend(self.stack[base + list as usize], self.stack[base + src as usize]),
+                    Op::NewMap { dst } => {
+                        self.stack[base + dst as usize] = self.heap.alloc_map(Default::default());
+                        Ok(())
+                    }
+                    Op::MapInsert { map, key, value } => {
+                        let (m, k, v) = (self.stack[base + map as usize], self.stack[base + key as usize], self.stack[base + value as usize]);
+                        self.set_index(m, k, v)
+                    }
+                    Op::MapExtend { map, src } => self.map_extend(self.stack[base + map as usize], self.stack[base + src as usize]),
+                    Op::NewRange { dst, inclusive } => {
+                        let r = base + dst as usize;
+                        self.new_range(self.stack[r], self.stack[r + 1], inclusive).map(|v| self.stack[r] = v)
+                    }
+                    Op::GetField { dst, obj, name } => {
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("field name constant") };
+                        self.get_field(self.stack[base + obj as usize], name).map(|v| self.stack[base + dst as usize] = v)
+                    }
+                    Op::SetField { obj, name, src } => {
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("field name constant") };
+                        self.set_field(self.stack[base + obj as usize], name, self.stack[base + src as usize])
+                    }
+                    Op::GetIndex { dst, obj, index } => {
+                        self.get_index(self.stack[base + obj as usize], self.stack[base + index as usize]).map(|v| self.stack[base + dst as usize] = v)
+                    }
+                    Op::SetIndex { obj, index, src } => {
+                        let (o, i, v) = (self.stack[base + obj as usize], self.stack[base + index as usize], self.stack[base + src as usize]);
+                        self.set_index(o, i, v)
+                    }
+                    Op::Call { func, argc } => {
+                        self.save_pc(pc);
+                        self.maybe_collect();
+                        match self.call_value(base + func as usize, argc as usize) {
+                            Ok(CallOutcome::Pushed) => continue 'frame,
+                            Ok(CallOutcome::Done) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::CallMethod { base: b, name, argc } => {
+                        self.save_pc(pc);
+                        self.maybe_collect();
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("method name constant") };
+                        match self.call_method(base + b as usize, name, argc as usize) {
+                            Ok(CallOutcome::Pushed) => continue 'frame,
+                            Ok(CallOutcome::Done) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::CallEx { func } => {
+                        self.save_pc(pc);
+                        self.maybe_collect();
+                        match self.call_ex(base + func as usize, None) {
+                            Ok(CallOutcome::Pushed) => continue 'frame,
+                            Ok(CallOutcome::Done) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::CallMethodEx { base: b, name } => {
+                        self.save_pc(pc);
+                        self.maybe_collect();
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("method name constant") };
+                        let slot = base + b as usize;
+                        match self.resolve_method(self.stack[slot], name).and_then(|m| self.call_ex(slot, Some(m))) {
+                            Ok(CallOutcome::Pushed) => continue 'frame,
+                            Ok(CallOutcome::Done) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::Return { src } => {
+                        let value = self.stack[base + src as usize];
+                        match self.return_from_frame(value) {
+                            Some(done) => return Ok(Halt::Done(done)),
+                            None => continue 'frame,
+                        }
+                    }
+                    Op::Throw { src } => Err(Exc::Throw(self.stack[base + src as usize])),
+                    Op::Rethrow { src } => Err(Exc::Throw(self.stack[base + src as usize])),
+                    Op::TryBegin { err, offset } => {
+                        let catch_pc = (pc as i64 + offset as i64) as usize;
+                        self.handlers.push(Handler { depth: self.frames.len(), catch_pc, slot: base + err as usize });
+                        Ok(())
+                    }
+                    Op::TryEnd => {
+                        self.handlers.pop();
+                        Ok(())
+                    }
+                    Op::IterInit { iter, src } => {
+                        let slot = base + iter as usize;
+                        self.iter_init(self.stack[base + src as usize]).map(|(state, index)| {
+                            self.stack[slot] = state;
+                            self.stack[slot + 1] = index;
+                        })
+                    }
+                    Op::IterNext { iter, dst, offset } => {
+                        let slot = base + iter as usize;
+                        match self.iter_next(slot) {
+                            Some(value) => self.stack[base + dst as usize] = value,
+                            None => pc = (pc as i64 + offset as i64) as usize,
+                        }
+                        Ok(())
+                    }
+                    Op::TestList { src, count, rest, offset } => {
+                        let ok = match self.stack[base + src as usize] {
+                            Value::List(l) => {
+                                let len = self.heap.lists.get(l).len();
+                                if rest {
+                                    len >= count as usize
+                                } else {
+                                    len == count as usize
+                                }
+                            }
+                            _ => false,
+                        };
+                        if !ok {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::CheckList { src, count, rest } => self.check_list(self.stack[base + src as usize], count as usize, rest),
+                    Op::TestMapKey { src, key, offset } => {
+                        let found = match (self.stack[base + src as usize], consts[key as usize]) {
+                            (Value::Map(m), Value::Str(k)) => {
+                                let key = Key::Str(self.heap.str(k).clone());
+                                self.heap.maps.get(m).contains_key(&key)
+                            }
+                            _ => false,
+                        };
+                        if !found {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::SliceRest { dst, src, from, from_end } => {
+                        if let Value::List(l) = self.stack[base + src as usize] {
+                            let items = self.heap.lists.get(l);
+                            let end = items.len().saturating_sub(from_end as usize);
+                            let rest = items.get(from as usize..end).map(<[Value]>::to_vec).unwrap_or_default();
+                            self.stack[base + dst as usize] = self.heap.alloc_list(rest);
+                        }
+                        Ok(())
+                    }
+                    Op::Concat { dst, start, count } => {
+                        let mut text = String::new();
+                        for i in 0..count as usize {
+                            let v = self.stack[base + start as usize + i];
+                            match v {
+                                Value::Str(h) => text.push_str(self.heap.str(h)),
+                                other => text.push_str(&self.display(other)),
+                            }
+                        }
+                        self.stack[base + dst as usize] = self.heap.alloc_str(text);
+                        Ok(())
+                    }
+                    Op::Import { dst, name } => {
+                        self.save_pc(pc);
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("import name constant") };
+                        match self.import(base + dst as usize, name) {
+                            Ok(CallOutcome::Pushed) => continue 'frame,
+                            Ok(CallOutcome::Done) => Ok(()),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Op::NewClass { dst, name, count } => {
+                        let Value::Str(name) = consts[name as usize] else { unreachable!("class name constant") };
+                        let first = base + dst as usize + 1;
+                        let methods: Vec<Value> = self.stack[first..first + count as usize].to_vec();
+                        self.stack[base + dst as usize] = self.new_class(name, &methods);
+                        Ok(())
+                    }
+                    Op::Spawn { .. } => Err(raise("TypeError", "tasks are not supported yet")),
+                    Op::Await { dst, src } => {
+                        // Until tasks exist, every awaited value is a plain value, which `await` returns.
+                        self.stack[base + dst as usize] = self.stack[base + src as usize];
+                        Ok(())
+                    }
+                    Op::NoMatch { src } => {
+                        let shown = self.repr(self.stack[base + src as usize]);
+                        Err(raise("ValueError", format!("no match arm matched {shown}")))
+                    }
+                };
+                if let Err(exc) = result {
+                    self.save_pc(pc);
+                    return Err(exc);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn save_pc(&mut self, pc: usize) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.pc = pc;
+        }
+    }
+
+    fn undefined_global(&self, module: usize, slot: u16) -> Exc {
+        let name = &self.modules[module].scope.names[slot as usize];
+        raise("NameError", format!("undefined variable '{name}'"))
+    }
+
+    /// Pops the top frame and delivers its result; returns the program's result when it was the last.
+    fn return_from_frame(&mut self, value: Value) -> Option<Value> {
+        let frame = self.frames.pop().expect("returning frame");
+        while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
+            self.handlers.pop();
+        }
+        let result = match frame.kind {
+            FrameKind::Call => value,
+            FrameKind::Init => self.stack[frame.base],
+            FrameKind::ModuleInit(id) => Value::Module(id),
+        };
+        if self.frames.is_empty() {
+            return Some(result);
+        }
+        self.stack[frame.base] = result;
+        None
+    }
+
+    #[inline]
+    fn binary_op(&mut self, base: usize, dst: u8, lhs: u8, rhs: u8, op: Arith) -> VmResult<()> {
+        let (a, b) = (self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+        // Fast paths for int arithmetic that cannot fail.
+        let fast = match (op, a, b) {
+            (Arith::Add, Value::Int(x), Value::Int(y)) => x.checked_add(y).map(Value::Int),
+            (Arith::Sub, Value::Int(x), Value::Int(y)) => x.checked_sub(y).map(Value::Int),
+            (Arith::Mul, Value::Int(x), Value::Int(y)) => x.checked_mul(y).map(Value::Int),
+            (Arith::Add, Value::Float(x), Value::Float(y)) => Some(Value::Float(x + y)),
+            (Arith::Mul, Value::Float(x), Value::Float(y)) => Some(Value::Float(x * y)),
+            _ => None,
+        };
+        let value = match fast {
+            Some(v) => v,
+            None => self.arith(op, a, b)?,
+        };
+        self.stack[base + dst as usize] = value;
+        Ok(())
+    }
+
+    #[inline]
+    fn compare_op(&mut self, base: usize, dst: u8, lhs: u8, rhs: u8, test: fn(std::cmp::Ordering) -> bool) -> VmResult<()> {
+        let (a, b) = (self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+        let result = match (a, b) {
+            (Value::Int(x), Value::Int(y)) => test(x.cmp(&y)),
+            _ => self.compare(a, b)?.is_some_and(test),
+        };
+        self.stack[base + dst as usize] = Value::Bool(result);
+        Ok(())
+    }
+
+    fn new_range(&mut self, start: Value, end: Value, inclusive: bool) -> VmResult<Value> {
+        let bound = |v: Value, vm: &Vm| match v {
+            Value::Nil => Ok(None),
+            Value::Int(i) => Ok(Some(i)),
+            other => Err(crate::error::type_error(format!("range bounds must be int, not {}", vm.type_name(other)))),
+        };
+        let range = RangeObj { start: bound(start, self)?, end: bound(end, self)?, inclusive, step: 1 };
+        Ok(self.heap.alloc_range(range))
+    }
+}

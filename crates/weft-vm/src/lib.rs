@@ -1,0 +1,27 @@
+//! The Weft virtual machine: values, the garbage-collected heap, and the stackless interpreter.
+//!
+//! This crate never blocks and never depends on an async runtime: [`Vm::run`] executes a bounded
+//! amount of work and returns a [`Halt`], leaving the decision of when to continue to its caller.
+
+mod access;
+mod call;
+mod error;
+mod format;
+mod heap;
+mod interp;
+mod module;
+mod object;
+mod ops;
+pub mod stdlib;
+mod value;
+mod vm;
+
+pub use access::{normalize_index, slice_bounds};
+pub use error::{raise, type_error, value_error, Exc, VmResult};
+pub use format::{format_float, quote_str};
+pub use heap::Heap;
+pub use object::{Key, Map, RangeObj};
+pub use ops::Arith;
+pub use value::{Handle, Value};
+pub use vm::{FnProto, Halt, TypeTag, Vm, DEFAULT_MAX_FRAMES};
+pub use weft_compiler::{Op, Proto};

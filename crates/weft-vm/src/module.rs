@@ -1,0 +1,42 @@
+//! `import`: standard modules by name, and file modules that run once and are cached by path.
+
+use weft_syntax::SourceFile;
+
+use crate::call::CallOutcome;
+use crate::error::{raise, VmResult};
+use crate::object::Str;
+use crate::value::{Handle, Value};
+use crate::vm::{FrameKind, Vm};
+
+impl Vm {
+    /// Imports `name` into `stack[slot]`; a file module not yet loaded gets a frame running its top level.
+    pub(crate) fn import(&mut self, slot: usize, name: Handle<Str>) -> VmResult<CallOutcome> {
+        let text = self.heap.str(name).to_string();
+        if let Some(&id) = self.std_modules.get(&text) {
+            self.stack[slot] = Value::Module(id);
+            return Ok(CallOutcome::Done);
+        }
+        if !text.contains('/') && !text.ends_with(".weft") {
+            return Err(raise("ImportError", format!("unknown module '{text}'")));
+        }
+        let path = self.current_dir().join(&text);
+        let canonical = std::fs::canonicalize(&path).map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
+        if let Some(&id) = self.file_modules.get(&canonical) {
+            self.stack[slot] = Value::Module(id);
+            return Ok(CallOutcome::Done);
+        }
+        let source = std::fs::read_to_string(&canonical).map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
+        let shown = path.to_string_lossy().trim_start_matches("./").to_string();
+        let file = SourceFile::new(shown.clone(), source);
+        let module = self.new_module(&shown);
+        // Cached before it runs, so a cyclic import sees the partly initialised module instead of looping.
+        self.file_modules.insert(canonical, module);
+        match self.compile(module, file.clone(), false) {
+            Ok(main) => self.push_frame(main, None, slot, module, FrameKind::ModuleInit(module)),
+            Err(diags) => {
+                let rendered: String = diags.iter().map(|d| d.render(&file)).collect();
+                Err(raise("ImportError", format!("cannot compile '{text}':\n{}", rendered.trim_end())))
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The heap object types that `Value` handles point to.
+
+use std::rc::Rc;
+
+use crate::value::{Handle, ModuleId, Value};
+use crate::vm::FnProto;
+use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+/// An immutable string. `ascii` makes character indexing O(1) for the common case.
+#[derive(Debug)]
+pub struct Str {
+    /// The text, shared with map keys without copying.
+    pub text: Rc<str>,
+    /// All characters are ASCII, so byte index == character index.
+    pub ascii: bool,
+}
+
+impl Str {
+    /// Wraps text, noting whether it is ASCII.
+    pub fn new(text: Rc<str>) -> Str {
+        let ascii = text.is_ascii();
+        Str { text, ascii }
+    }
+
+    /// Number of characters.
+    pub fn char_len(&self) -> usize {
+        if self.ascii {
+            self.text.len()
+        } else {
+            self.text.chars().count()
+        }
+    }
+}
+
+/// A list.
+pub type List = Vec<Value>;
+
+/// A map key: the hashable subset of values. Ints and integral floats share one key (`1 == 1.0`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// `nil`
+    Nil,
+    /// a boolean
+    Bool(bool),
+    /// an int, or a float with an integral value that fits
+    Int(i64),
+    /// a non-integral float, by bits (NaN keys compare by bits)
+    Float(u64),
+    /// a string
+    Str(Rc<str>),
+}
+
+/// A map.
+pub type Map = IndexMap<Key, Value, FxBuildHasher>;
+
+/// A range. Open bounds (`..b`, `a..`) only make sense as slice indices.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RangeObj {
+    /// First value, `None` for `..b`.
+    pub start: Option<i64>,
+    /// End bound, `None` for `a..`.
+    pub end: Option<i64>,
+    /// `..=`: the end is included.
+    pub inclusive: bool,
+    /// Step (never 0); 1 for literals.
+    pub step: i64,
+}
+
+impl RangeObj {
+    /// The exclusive end for iteration, when the range is closed.
+    pub fn exclusive_end(&self) -> Option<i64> {
+        let end = self.end?;
+        Some(if self.inclusive {
+            if self.step > 0 {
+                end.saturating_add(1)
+            } else {
+                end.saturating_sub(1)
+            }
+        } else {
+            end
+        })
+    }
+
+    /// Number of values produced when iterated.
+    pub fn len(&self) -> i64 {
+        let (Some(start), Some(end)) = (self.start, self.exclusive_end()) else { return 0 };
+        let span = if self.step > 0 { end.saturating_sub(start) } else { start.saturating_sub(end) };
+        if span <= 0 {
+            0
+        } else {
+            let step = self.step.unsigned_abs() as i64;
+            (span + step - 1) / step
+        }
+    }
+
+    /// The `i`-th value.
+    pub fn nth(&self, i: i64) -> i64 {
+        self.start.unwrap_or(0) + i * self.step
+    }
+}
+
+/// A closure: a compiled function and the cells it captured.
+#[derive(Debug)]
+pub struct Closure {
+    /// The function.
+    pub proto: Rc<FnProto>,
+    /// Captured cells, indexed by `GetUpval`/`SetUpval`.
+    pub upvals: Box<[Handle<Cell>]>,
+    /// The module whose globals the function sees.
+    pub module: ModuleId,
+}
+
+/// A captured variable.
+#[derive(Debug)]
+pub struct Cell {
+    /// The current value.
+    pub value: Value,
+}
+
+/// A method together with the receiver it was read from.
+#[derive(Debug)]
+pub struct BoundMethod {
+    /// The receiver (`self`).
+    pub receiver: Value,
+    /// The method (a closure or a native).
+    pub method: Value,
+}
+
+/// A class: a name and its methods.
+#[derive(Debug)]
+pub struct Class {
+    /// The class name.
+    pub name: Rc<str>,
+    /// Methods by interned name.
+    pub methods: FxHashMap<Handle<Str>, Value>,
+}
+
+/// An instance: its class and its fields in insertion order.
+#[derive(Debug)]
+pub struct Instance {
+    /// The class.
+    pub class: Handle<Class>,
+    /// Fields by interned name, in the order they were first set.
+    pub fields: Vec<(Handle<Str>, Value)>,
+}
+
+/// An error value. `kind`, `message` and `trace` are read as fields; scripts may add others.
+#[derive(Debug)]
+pub struct ErrorObj {
+    /// The error kind, e.g. `TypeError`.
+    pub kind: Rc<str>,
+    /// The message.
+    pub message: Rc<str>,
+    /// Frames as `fn file:line:col`, innermost first; empty until the error is thrown or built.
+    pub trace: Vec<String>,
+    /// Extra fields (`suppressed`, `errors`, user additions).
+    pub fields: Vec<(Handle<Str>, Value)>,
+}

@@ -1,0 +1,104 @@
+//! `Value`: the 16-byte, `Copy` representation of every Weft value.
+//!
+//! Immediate values (nil, booleans, ints, floats) live in the `Value` itself; everything else is a
+//! typed `Handle` into one of the heap's slabs (see `heap.rs`). Copying a `Value` never touches the
+//! heap; the collector finds live objects by tracing from the roots.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::object::{BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str};
+
+/// A typed index into the heap slab holding `T`.
+pub struct Handle<T> {
+    index: u32,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Handle<T> {
+    /// Wraps a slab index.
+    pub(crate) fn new(index: u32) -> Handle<T> {
+        Handle { index, marker: PhantomData }
+    }
+
+    /// The slab index.
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+impl<T> PartialEq for Handle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+    }
+}
+impl<T> Eq for Handle<T> {}
+impl<T> std::hash::Hash for Handle<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.index.hash(state)
+    }
+}
+impl<T> fmt::Debug for Handle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.index)
+    }
+}
+
+/// Index of a native function in the VM's native table.
+pub type NativeId = u32;
+/// Index of a module in the VM's module table.
+pub type ModuleId = u32;
+
+/// A Weft value.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Value {
+    /// `nil`.
+    #[default]
+    Nil,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A 64-bit integer; arithmetic overflow raises OverflowError.
+    Int(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// An immutable UTF-8 string.
+    Str(Handle<Str>),
+    /// A mutable list.
+    List(Handle<List>),
+    /// A mutable insertion-ordered map.
+    Map(Handle<Map>),
+    /// A range `a..b`, `a..=b` (or with a step, from `range`).
+    Range(Handle<RangeObj>),
+    /// A closure: compiled function plus captured cells.
+    Func(Handle<Closure>),
+    /// A native function.
+    Native(NativeId),
+    /// A method bound to its receiver (`p.norm` without a call).
+    Bound(Handle<BoundMethod>),
+    /// A class (calling it constructs an instance).
+    Class(Handle<Class>),
+    /// An instance of a class.
+    Instance(Handle<Instance>),
+    /// An error value with kind, message and trace.
+    Error(Handle<ErrorObj>),
+    /// A module (standard or file).
+    Module(ModuleId),
+    /// A captured variable's cell (never visible to scripts).
+    Cell(Handle<Cell>),
+    /// Internal marker: a missing argument or an undefined global. Never visible to scripts.
+    Undef,
+}
+
+impl Value {
+    /// Only `nil` and `false` are falsy.
+    #[inline]
+    pub fn truthy(self) -> bool {
+        !matches!(self, Value::Nil | Value::Bool(false))
+    }
+}

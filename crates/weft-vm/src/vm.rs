@@ -1,0 +1,350 @@
+//! The VM: heap, the running task's registers and frames, modules, natives and method tables.
+//!
+//! The VM never blocks and never recurses on the Rust stack for script calls: [`Vm::run`] executes
+//! instructions for a given amount of fuel and returns a [`Halt`]. Everything a task needs to resume
+//! (registers, frames, handlers) lives in plain data, so a task can stop at any instruction.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
+use weft_compiler::{compile_module, Constant, ModuleScope, Proto};
+use weft_syntax::{Diagnostic, SourceFile};
+
+use crate::error::VmResult;
+use crate::heap::Heap;
+use crate::object::{Closure, Str};
+use crate::value::{Handle, ModuleId, NativeId, Value};
+
+/// Default maximum number of nested calls before `StackOverflow`.
+pub const DEFAULT_MAX_FRAMES: usize = 200_000;
+
+/// A loaded function: the compiled proto plus its constants as heap values.
+#[derive(Debug)]
+pub struct FnProto {
+    /// The compiled code.
+    pub proto: Rc<Proto>,
+    /// `proto.consts` as values (strings interned).
+    pub consts: Vec<Value>,
+    /// Nested functions, loaded.
+    pub children: Vec<Rc<FnProto>>,
+}
+
+/// A native function: `args` are the call's arguments (for methods, the receiver first).
+pub type NativeFn = fn(&mut Vm, &[Value]) -> VmResult<Value>;
+
+/// A registered native function.
+#[derive(Clone, Copy)]
+pub struct Native {
+    /// Name shown in `<fn name>` and error messages.
+    pub name: &'static str,
+    /// The implementation.
+    pub func: NativeFn,
+}
+
+/// A module: its globals, by slot, and the names of those slots.
+#[derive(Debug)]
+pub struct Module {
+    /// `<main>`, the std module name, or the file path.
+    pub name: String,
+    /// Global values by slot; `Undef` until defined.
+    pub globals: Vec<Value>,
+    /// Slot names (shared with the compiler, which extends it for each REPL line).
+    pub scope: ModuleScope,
+}
+
+/// What a frame does with its result when it returns.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FrameKind {
+    /// An ordinary call: the result goes to the caller's `R[func]`.
+    Call,
+    /// A class constructor running `init`: the result is the instance in `R[0]`.
+    Init,
+    /// A module's top-level code: the result is the module value.
+    ModuleInit(ModuleId),
+}
+
+/// One activation record on a task's frame stack.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The running function.
+    pub proto: Rc<FnProto>,
+    /// The running closure (for upvalues); `None` for module top-level code.
+    pub closure: Option<Handle<Closure>>,
+    /// Next instruction (saved while the frame is not on top).
+    pub pc: usize,
+    /// Index of `R[0]` in the task's stack.
+    pub base: usize,
+    /// Whose globals `GetGlobal` reads.
+    pub module: ModuleId,
+    /// What happens to the result.
+    pub kind: FrameKind,
+}
+
+/// An active `try` handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Handler {
+    /// Number of frames when the handler was pushed (the handler belongs to frame `depth - 1`).
+    pub depth: usize,
+    /// Where the `catch` code starts.
+    pub catch_pc: usize,
+    /// Absolute stack index receiving the thrown value.
+    pub slot: usize,
+}
+
+/// Why [`Vm::run`] stopped.
+#[derive(Debug)]
+pub enum Halt {
+    /// The program finished with this value.
+    Done(Value),
+    /// The fuel ran out; call `run` again to continue.
+    OutOfFuel,
+    /// The program failed with an uncaught error (the thrown value).
+    Error(Value),
+}
+
+/// Type tags used to key the method tables of built-in types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypeTag {
+    /// strings
+    Str,
+    /// lists
+    List,
+    /// maps
+    Map,
+    /// ranges
+    Range,
+    /// error values
+    Error,
+    /// functions
+    Func,
+}
+
+/// The Weft virtual machine.
+pub struct Vm {
+    /// All objects.
+    pub heap: Heap,
+    /// Registers of the running task.
+    pub(crate) stack: Vec<Value>,
+    /// Frames of the running task, innermost last.
+    pub(crate) frames: Vec<Frame>,
+    /// `try` handlers of the running task, innermost last.
+    pub(crate) handlers: Vec<Handler>,
+    /// All modules; `Value::Module(id)` indexes here. Modules live as long as the VM.
+    pub(crate) modules: Vec<Module>,
+    /// All natives; `Value::Native(id)` indexes here.
+    pub(crate) natives: Vec<Native>,
+    /// Names every module sees unless it defines its own (the prelude).
+    pub(crate) builtins: FxHashMap<Rc<str>, Value>,
+    /// Methods of built-in types: natives and prelude closures.
+    pub(crate) methods: FxHashMap<(TypeTag, Handle<Str>), Value>,
+    /// Standard modules by name.
+    pub(crate) std_modules: FxHashMap<String, ModuleId>,
+    /// File modules by canonical path.
+    pub(crate) file_modules: FxHashMap<PathBuf, ModuleId>,
+    /// Every loaded proto, so constants stay rooted.
+    pub(crate) protos: Vec<Rc<FnProto>>,
+    /// Where `print` writes.
+    pub(crate) out: Box<dyn Write>,
+    /// Command-line arguments after the script (`os.args`).
+    pub args: Vec<String>,
+    /// Maximum nested calls.
+    pub max_frames: usize,
+}
+
+impl Vm {
+    /// A VM with the prelude, the built-in methods and the standard modules installed.
+    pub fn new() -> Vm {
+        let mut vm = Vm {
+            heap: Heap::new(),
+            stack: Vec::new(),
+            frames: Vec::new(),
+            handlers: Vec::new(),
+            modules: Vec::new(),
+            natives: Vec::new(),
+            builtins: FxHashMap::default(),
+            methods: FxHashMap::default(),
+            std_modules: FxHashMap::default(),
+            file_modules: FxHashMap::default(),
+            protos: Vec::new(),
+            out: Box::new(std::io::BufWriter::new(std::io::stdout())),
+            args: Vec::new(),
+            max_frames: DEFAULT_MAX_FRAMES,
+        };
+        crate::stdlib::install(&mut vm);
+        vm
+    }
+
+    /// Replaces the sink `print` writes to.
+    pub fn set_output(&mut self, out: Box<dyn Write>) {
+        self.out = out;
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
+    /// Writes text to the output sink (used by `print`).
+    pub fn write_out(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+
+    /// Registers a native function and returns its value.
+    pub fn native(&mut self, name: &'static str, func: NativeFn) -> Value {
+        self.natives.push(Native { name, func });
+        Value::Native((self.natives.len() - 1) as NativeId)
+    }
+
+    /// Makes `value` visible to every module under `name`.
+    pub fn define_builtin(&mut self, name: &str, value: Value) {
+        self.builtins.insert(Rc::from(name), value);
+    }
+
+    /// Registers a native builtin function under `name`.
+    pub fn register_fn(&mut self, name: &'static str, func: NativeFn) {
+        let value = self.native(name, func);
+        self.define_builtin(name, value);
+    }
+
+    /// Registers a native method of a built-in type (the receiver is `args[0]`).
+    pub fn register_method(&mut self, tag: TypeTag, name: &'static str, func: NativeFn) {
+        let value = self.native(name, func);
+        let key = self.heap.intern(name);
+        self.methods.insert((tag, key), value);
+    }
+
+    /// Registers a standard module (for `import name`) with its members.
+    pub fn register_module(&mut self, name: &str, members: Vec<(&str, Value)>) -> ModuleId {
+        let mut scope = ModuleScope::default();
+        let mut globals = Vec::new();
+        for (member, value) in members {
+            scope.slot(&Rc::from(member));
+            globals.push(value);
+        }
+        let id = self.modules.len() as ModuleId;
+        self.modules.push(Module { name: name.to_string(), globals, scope });
+        self.std_modules.insert(name.to_string(), id);
+        id
+    }
+
+    /// Creates an empty module (a script, a file module or the REPL's).
+    pub fn new_module(&mut self, name: &str) -> ModuleId {
+        let id = self.modules.len() as ModuleId;
+        self.modules.push(Module { name: name.to_string(), globals: Vec::new(), scope: ModuleScope::default() });
+        id
+    }
+
+    /// Parses and compiles `source` into `module`; on failure returns every diagnostic.
+    pub fn compile(&mut self, module: ModuleId, file: Rc<SourceFile>, return_last: bool) -> Result<Rc<FnProto>, Vec<Diagnostic>> {
+        let (program, diags) = weft_syntax::parse(&file.text);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let scope = &mut self.modules[module as usize].scope;
+        let proto = compile_module(&program, file, scope, return_last)?;
+        self.sync_globals(module);
+        Ok(self.load_proto(proto))
+    }
+
+    /// Grows a module's globals to match its scope, filling builtin names.
+    fn sync_globals(&mut self, module: ModuleId) {
+        let m = &mut self.modules[module as usize];
+        while m.globals.len() < m.scope.names.len() {
+            let name = &m.scope.names[m.globals.len()];
+            let value = self.builtins.get(name).copied().unwrap_or(Value::Undef);
+            m.globals.push(value);
+        }
+    }
+
+    /// Turns a compiled proto into a loaded one, interning its string constants.
+    pub(crate) fn load_proto(&mut self, proto: Rc<Proto>) -> Rc<FnProto> {
+        let consts = proto
+            .consts
+            .iter()
+            .map(|c| match c {
+                Constant::Int(i) => Value::Int(*i),
+                Constant::Float(f) => Value::Float(*f),
+                Constant::Str(s) => Value::Str(self.heap.intern(s)),
+            })
+            .collect();
+        let children = proto.protos.iter().map(|p| self.load_proto(p.clone())).collect();
+        let loaded = Rc::new(FnProto { proto, consts, children });
+        self.protos.push(loaded.clone());
+        loaded
+    }
+
+    /// Starts running `main` (a module's top-level proto) as the current task's bottom frame.
+    pub fn start(&mut self, main: Rc<FnProto>, module: ModuleId) {
+        self.stack.clear();
+        self.frames.clear();
+        self.handlers.clear();
+        let n_regs = main.proto.n_regs as usize;
+        self.stack.resize(n_regs.max(1), Value::Nil);
+        self.frames.push(Frame { proto: main, closure: None, pc: 0, base: 0, module, kind: FrameKind::Call });
+    }
+
+    /// Runs a whole source text as the main module and returns its halt (running to completion).
+    pub fn run_source(&mut self, name: &str, text: &str) -> Result<Halt, Vec<Diagnostic>> {
+        let file = SourceFile::new(name, text);
+        let module = self.new_module("<main>");
+        let main = self.compile(module, file, false)?;
+        self.start(main, module);
+        Ok(self.run_to_end())
+    }
+
+    /// Runs until done or failed, in slices of fuel.
+    pub fn run_to_end(&mut self) -> Halt {
+        loop {
+            match self.run(1 << 20) {
+                Halt::OutOfFuel => continue,
+                other => {
+                    self.flush();
+                    return other;
+                }
+            }
+        }
+    }
+
+    /// Directory that relative imports of the running function resolve against.
+    pub(crate) fn current_dir(&self) -> PathBuf {
+        let name = self.frames.last().map(|f| f.proto.proto.file.name.clone()).unwrap_or_default();
+        Path::new(&name).parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// Collects garbage if the heap asks for it. Only call at a safe point: every live value must be
+    /// in a register, a global, or another root listed here.
+    pub(crate) fn maybe_collect(&mut self) {
+        if !self.heap.wants_collection() {
+            return;
+        }
+        self.collect_garbage();
+    }
+
+    /// Collects garbage now (same safe-point rule as `maybe_collect`).
+    pub fn collect_garbage(&mut self) -> usize {
+        let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
+        roots.extend_from_slice(&self.stack);
+        for frame in &self.frames {
+            if let Some(closure) = frame.closure {
+                roots.push(Value::Func(closure));
+            }
+        }
+        for module in &self.modules {
+            roots.extend_from_slice(&module.globals);
+        }
+        roots.extend(self.builtins.values().copied());
+        roots.extend(self.methods.values().copied());
+        for proto in &self.protos {
+            roots.extend_from_slice(&proto.consts);
+        }
+        self.heap.collect(roots)
+    }
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
