@@ -112,6 +112,9 @@ impl Parser {
         let token = self.current().clone();
         if token.kind != TokenKind::Eof {
             self.pos += 1;
+        }
+        // "expected X" at the end of a line points just after the last real token, not after the newline.
+        if !matches!(token.kind, TokenKind::Eof | TokenKind::Newline) {
             self.prev_end = token.span.end;
         }
         token
@@ -193,29 +196,14 @@ impl Parser {
         }
     }
 
-    /// Runs `f` one nesting level deeper, failing when the nesting limit is reached.
-    fn nested<T>(&mut self, f: impl FnOnce(&mut Parser) -> PResult<T>) -> PResult<T> {
-        let saved = self.depth;
-        let result = self.deepen().and_then(|()| f(self));
-        self.depth = saved;
-        result
-    }
-
-    /// Counts one more nesting level (the caller restores `depth`).
+    /// Counts one more nesting level, failing past the limit. The caller saves `depth` before and restores
+    /// it afterwards (by hand rather than through a closure, to keep debug-build frames few and small).
     fn deepen(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error_here("expression is nested too deeply"));
         }
         Ok(())
-    }
-
-    /// Runs `f` with map literals allowed again (inside brackets, parentheses, blocks).
-    fn with_maps<T>(&mut self, f: impl FnOnce(&mut Parser) -> T) -> T {
-        let saved = std::mem::replace(&mut self.no_map, false);
-        let result = f(self);
-        self.no_map = saved;
-        result
     }
 
     // ----- Recovery -----
@@ -473,14 +461,20 @@ impl Parser {
             return Err(self.expected(what));
         }
         let open = self.advance().span;
-        self.nested(|parser| {
-            let stmts = parser.with_maps(|parser| parser.parse_stmts(true));
-            if !parser.at(&TokenKind::RBrace) {
-                return Err(parser.expected("'}' to close block"));
-            }
-            parser.advance();
-            Ok(Block { stmts, span: parser.span_from(open) })
-        })
+        let saved_depth = self.depth;
+        let saved_no_map = std::mem::replace(&mut self.no_map, false);
+        let result = match self.deepen() {
+            Ok(()) => Ok(self.parse_stmts(true)),
+            Err(reported) => Err(reported),
+        };
+        self.depth = saved_depth;
+        self.no_map = saved_no_map;
+        let stmts = result?;
+        if !self.at(&TokenKind::RBrace) {
+            return Err(self.expected("'}' to close block"));
+        }
+        self.advance();
+        Ok(Block { stmts, span: self.span_from(open) })
     }
 }
 

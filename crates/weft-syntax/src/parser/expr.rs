@@ -87,6 +87,15 @@ impl Parser {
         self.parse_expr_bp(0)
     }
 
+    /// Parses an expression nested in brackets, braces or an interpolation, where map literals are
+    /// allowed again even inside a condition.
+    fn parse_inner_expr(&mut self) -> PResult<Expr> {
+        let saved = std::mem::replace(&mut self.no_map, false);
+        let result = self.parse_expr();
+        self.no_map = saved;
+        result
+    }
+
     /// Parses an `if`/`while` condition, `for` iterable or `match` subject, where `{` ends the expression.
     fn parse_condition(&mut self) -> PResult<Expr> {
         let saved = std::mem::replace(&mut self.no_map, true);
@@ -97,7 +106,14 @@ impl Parser {
 
     /// Parses an expression whose operators all bind at least as tightly as `min_bp`.
     pub(super) fn parse_expr_bp(&mut self, min_bp: u8) -> PResult<Expr> {
-        self.nested(|parser| parser.parse_expr_loop(min_bp))
+        // Written without closures: in debug builds every frame on the recursion path costs stack.
+        let saved = self.depth;
+        let result = match self.deepen() {
+            Ok(()) => self.parse_expr_loop(min_bp),
+            Err(reported) => Err(reported),
+        };
+        self.depth = saved;
+        result
     }
 
     fn parse_expr_loop(&mut self, min_bp: u8) -> PResult<Expr> {
@@ -107,33 +123,35 @@ impl Parser {
             if lbp < min_bp {
                 break;
             }
-            // Each operator makes the tree one level deeper; `nested` restores the depth afterwards.
+            if lhs_is_range && matches!(op, Infix::Range { .. }) {
+                return Err(self.error_here("range operators cannot be chained"));
+            }
+            // Each operator makes the tree one level deeper; the caller restores the depth afterwards.
             self.deepen()?;
-            lhs = match op {
-                Infix::Call => self.parse_call(lhs)?,
-                Infix::Field => self.parse_field(lhs)?,
-                Infix::Index => self.parse_index(lhs)?,
-                Infix::Range { .. } if lhs_is_range => {
-                    return Err(self.error_here("range operators cannot be chained"));
-                }
-                Infix::Range { inclusive } => self.parse_range(Some(lhs), inclusive)?,
-                Infix::Assign(op) => self.parse_assign(lhs, op)?,
-                Infix::Logical(op) => {
-                    self.advance();
-                    let rhs = self.parse_expr_bp(rbp)?;
-                    let span = lhs.span.to(rhs.span);
-                    Expr { kind: ExprKind::Logical { op, lhs: boxed(lhs), rhs: boxed(rhs) }, span }
-                }
-                Infix::Binary(op) => {
-                    self.advance();
-                    let rhs = self.parse_expr_bp(rbp)?;
-                    let span = lhs.span.to(rhs.span);
-                    Expr { kind: ExprKind::Binary { op, lhs: boxed(lhs), rhs: boxed(rhs) }, span }
-                }
-            };
+            lhs = self.parse_infix(lhs, op, rbp)?;
             lhs_is_range = matches!(op, Infix::Range { .. });
         }
         Ok(lhs)
+    }
+
+    /// Parses the operator `op` and its right operand (if any) after `lhs`.
+    fn parse_infix(&mut self, lhs: Expr, op: Infix, rbp: u8) -> PResult<Expr> {
+        match op {
+            Infix::Call => self.parse_call(lhs),
+            Infix::Field => self.parse_field(lhs),
+            Infix::Index => self.parse_index(lhs),
+            Infix::Range { inclusive } => self.parse_range(Some(lhs), inclusive),
+            Infix::Assign(op) => self.parse_assign(lhs, op),
+            Infix::Logical(op) => self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Logical { op, lhs, rhs }),
+            Infix::Binary(op) => self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Binary { op, lhs, rhs }),
+        }
+    }
+
+    fn parse_binary(&mut self, lhs: Expr, rbp: u8, build: impl FnOnce(Box<Expr>, Box<Expr>) -> ExprKind) -> PResult<Expr> {
+        self.advance();
+        let rhs = self.parse_expr_bp(rbp)?;
+        let span = lhs.span.to(rhs.span);
+        Ok(Expr { kind: build(boxed(lhs), boxed(rhs)), span })
     }
 
     /// True when the current token can begin an expression (used for optional operands).
@@ -150,12 +168,15 @@ impl Parser {
         }
     }
 
+    /// Parses the expression form that starts at the current token. Every arm is a plain call so that
+    /// the frame stays small in debug builds (this function is on every level of nesting).
     fn parse_prefix(&mut self, min_bp: u8) -> PResult<Expr> {
         use TokenKind as T;
-        let token = self.current().clone();
+        let token = self.current();
+        let span = token.span;
         if let Some(kind) = leaf_kind(&token.kind) {
             self.advance();
-            return Ok(Expr { kind, span: token.span });
+            return Ok(Expr { kind, span });
         }
         match token.kind {
             T::StrHead(_) => self.parse_interp(),
@@ -165,36 +186,44 @@ impl Parser {
             T::Minus => self.parse_unary(UnaryOp::Neg, UNARY_BP),
             T::Not => self.parse_unary(UnaryOp::Not, CMP_BP),
             T::Spawn => self.parse_spawn(),
-            T::Await => {
-                self.advance();
-                let operand = self.parse_expr_bp(UNARY_BP)?;
-                let span = token.span.to(operand.span);
-                Ok(Expr { kind: ExprKind::Await(boxed(operand)), span })
-            }
-            T::DotDot | T::DotDotEq if min_bp <= RANGE_BP => self.parse_range(None, token.kind == T::DotDotEq),
-            T::Pipe | T::PipePipe => self.parse_closure(false, token.span),
-            T::Async => {
-                self.advance();
-                if !matches!(self.peek(), T::Pipe | T::PipePipe) {
-                    return Err(self.expected("closure after 'async'"));
-                }
-                self.parse_closure(true, token.span)
-            }
+            T::Await => self.parse_await(),
+            T::DotDot if min_bp <= RANGE_BP => self.parse_range(None, false),
+            T::DotDotEq if min_bp <= RANGE_BP => self.parse_range(None, true),
+            T::Pipe | T::PipePipe => self.parse_closure(false, span),
+            T::Async => self.parse_async_closure(),
             T::If => self.parse_if(),
             T::While => self.parse_while(),
             T::For => self.parse_for(),
             T::Match => self.parse_match(),
             T::Try => self.parse_try(),
             T::Return => self.parse_return(),
-            T::Throw => {
-                self.advance();
-                let value = self.parse_expr()?;
-                let span = token.span.to(value.span);
-                Ok(Expr { kind: ExprKind::Throw(boxed(value)), span })
-            }
+            T::Throw => self.parse_throw(),
             T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => self.parse_unsupported(),
             _ => Err(self.expected("expression")),
         }
+    }
+
+    fn parse_await(&mut self) -> PResult<Expr> {
+        let start = self.advance().span;
+        let operand = self.parse_expr_bp(UNARY_BP)?;
+        let span = start.to(operand.span);
+        Ok(Expr { kind: ExprKind::Await(boxed(operand)), span })
+    }
+
+    fn parse_throw(&mut self) -> PResult<Expr> {
+        let start = self.advance().span;
+        let value = self.parse_expr()?;
+        let span = start.to(value.span);
+        Ok(Expr { kind: ExprKind::Throw(boxed(value)), span })
+    }
+
+    /// `async |params| body`.
+    fn parse_async_closure(&mut self) -> PResult<Expr> {
+        let start = self.advance().span;
+        if !matches!(self.peek(), TokenKind::Pipe | TokenKind::PipePipe) {
+            return Err(self.expected("closure after 'async'"));
+        }
+        self.parse_closure(true, start)
     }
 
     fn parse_unary(&mut self, op: UnaryOp, operand_bp: u8) -> PResult<Expr> {
@@ -253,45 +282,48 @@ impl Parser {
     /// `callee(args)`: positional, `name: value` and `..spread` arguments; newlines allowed inside.
     fn parse_call(&mut self, callee: Expr) -> PResult<Expr> {
         self.advance();
-        let args = self.with_maps(|parser| {
-            let mut args = Vec::new();
-            loop {
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::RParen) {
-                    return Ok(args);
-                }
-                let arg = parser.parse_arg()?;
-                if matches!(arg, Arg::Positional(_)) && args.iter().any(|a| matches!(a, Arg::Named { .. })) {
-                    let span = parser.tokens[parser.pos.saturating_sub(1)].span;
-                    parser.error_at(span, "positional argument after named argument");
-                }
-                args.push(arg);
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::Comma) {
-                    continue;
-                }
-                if parser.eat(&TokenKind::RParen) {
-                    return Ok(args);
-                }
-                return Err(parser.expected("')' after arguments"));
-            }
-        })?;
+        let args = self.parse_args()?;
         let span = self.span_from(callee.span);
         Ok(Expr { kind: ExprKind::Call { callee: boxed(callee), args }, span })
     }
 
+    /// The arguments after `(` through the closing `)`.
+    fn parse_args(&mut self) -> PResult<Vec<Arg>> {
+        let mut args = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat(&TokenKind::RParen) {
+                return Ok(args);
+            }
+            let arg = self.parse_arg()?;
+            if matches!(arg, Arg::Positional(_)) && args.iter().any(|a| matches!(a, Arg::Named { .. })) {
+                let span = self.tokens[self.pos.saturating_sub(1)].span;
+                self.error_at(span, "positional argument after named argument");
+            }
+            args.push(arg);
+            self.skip_newlines();
+            if self.eat(&TokenKind::Comma) {
+                continue;
+            }
+            if self.eat(&TokenKind::RParen) {
+                return Ok(args);
+            }
+            return Err(self.expected("')' after arguments"));
+        }
+    }
+
     fn parse_arg(&mut self) -> PResult<Arg> {
         if self.eat(&TokenKind::DotDot) {
-            return Ok(Arg::Spread(self.parse_expr()?));
+            return Ok(Arg::Spread(self.parse_inner_expr()?));
         }
         if let (TokenKind::Ident(text), TokenKind::Colon) = (self.peek(), self.peek_at(1)) {
             let text = text.clone();
             let span = self.advance().span;
             self.advance();
-            let value = self.parse_expr()?;
+            let value = self.parse_inner_expr()?;
             return Ok(Arg::Named { name: Name { text, span }, value });
         }
-        Ok(Arg::Positional(self.parse_expr()?))
+        Ok(Arg::Positional(self.parse_inner_expr()?))
     }
 
     /// `object.name`; keywords are allowed as field names.
@@ -313,7 +345,7 @@ impl Parser {
     /// `object[index]` (a slice when the index is a range).
     fn parse_index(&mut self, object: Expr) -> PResult<Expr> {
         self.advance();
-        let index = self.with_maps(|parser| parser.parse_expr())?;
+        let index = self.parse_inner_expr()?;
         self.expect(&TokenKind::RBracket, "']' after index")?;
         let span = self.span_from(object.span);
         Ok(Expr { kind: ExprKind::Index { object: boxed(object), index: boxed(index) }, span })
@@ -322,7 +354,7 @@ impl Parser {
     /// `( expr )`; the span includes the parentheses.
     fn parse_paren(&mut self) -> PResult<Expr> {
         let open = self.advance().span;
-        let inner = self.with_maps(|parser| parser.parse_expr())?;
+        let inner = self.parse_inner_expr()?;
         self.expect(&TokenKind::RParen, "')' after expression")?;
         Ok(Expr { kind: inner.kind, span: self.span_from(open) })
     }
@@ -330,70 +362,63 @@ impl Parser {
     /// `[a, ..xs, b]`, trailing comma allowed.
     fn parse_list(&mut self) -> PResult<Expr> {
         let open = self.advance().span;
-        let items = self.with_maps(|parser| {
-            let mut items = Vec::new();
-            loop {
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::RBracket) {
-                    return Ok(items);
-                }
-                let item = if parser.eat(&TokenKind::DotDot) {
-                    ListItem::Spread(parser.parse_expr()?)
-                } else {
-                    ListItem::Item(parser.parse_expr()?)
-                };
-                items.push(item);
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::Comma) {
-                    continue;
-                }
-                if parser.eat(&TokenKind::RBracket) {
-                    return Ok(items);
-                }
-                return Err(parser.expected("']' after list elements"));
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat(&TokenKind::RBracket) {
+                break;
             }
-        })?;
+            let spread = self.eat(&TokenKind::DotDot);
+            let item = self.parse_inner_expr()?;
+            items.push(if spread { ListItem::Spread(item) } else { ListItem::Item(item) });
+            self.skip_newlines();
+            if self.eat(&TokenKind::Comma) {
+                continue;
+            }
+            if self.eat(&TokenKind::RBracket) {
+                break;
+            }
+            return Err(self.expected("']' after list elements"));
+        }
         Ok(Expr { kind: ExprKind::List(items), span: self.span_from(open) })
     }
 
     /// `{"a": 1, b: 2, 3: x, ..defaults}`; a bare identifier key is a string key.
     fn parse_map(&mut self) -> PResult<Expr> {
         let open = self.advance().span;
-        let items = self.with_maps(|parser| {
-            let mut items = Vec::new();
-            loop {
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::RBrace) {
-                    return Ok(items);
-                }
-                items.push(parser.parse_map_item()?);
-                parser.skip_newlines();
-                if parser.eat(&TokenKind::Comma) {
-                    continue;
-                }
-                if parser.eat(&TokenKind::RBrace) {
-                    return Ok(items);
-                }
-                return Err(parser.expected("'}' after map entries"));
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            if self.eat(&TokenKind::RBrace) {
+                break;
             }
-        })?;
+            items.push(self.parse_map_item()?);
+            self.skip_newlines();
+            if self.eat(&TokenKind::Comma) {
+                continue;
+            }
+            if self.eat(&TokenKind::RBrace) {
+                break;
+            }
+            return Err(self.expected("'}' after map entries"));
+        }
         Ok(Expr { kind: ExprKind::Map(items), span: self.span_from(open) })
     }
 
     fn parse_map_item(&mut self) -> PResult<MapItem> {
         if self.eat(&TokenKind::DotDot) {
-            return Ok(MapItem::Spread(self.parse_expr()?));
+            return Ok(MapItem::Spread(self.parse_inner_expr()?));
         }
         let key = match (self.peek(), self.peek_at(1)) {
             (TokenKind::Ident(text), TokenKind::Colon) => {
                 let kind = ExprKind::Str(text.clone());
                 Expr { kind, span: self.advance().span }
             }
-            _ => self.parse_expr()?,
+            _ => self.parse_inner_expr()?,
         };
         self.expect(&TokenKind::Colon, "':' after map key")?;
         self.skip_newlines();
-        let value = self.parse_expr()?;
+        let value = self.parse_inner_expr()?;
         Ok(MapItem::Pair { key, value })
     }
 
@@ -403,7 +428,7 @@ impl Parser {
         let mut parts = Vec::new();
         push_lit(&mut parts, &head.kind);
         loop {
-            let expr = self.with_maps(|parser| parser.parse_expr())?;
+            let expr = self.parse_inner_expr()?;
             parts.push(InterpPart::Expr(expr));
             let token = self.current().clone();
             match token.kind {
@@ -446,13 +471,24 @@ impl Parser {
         let else_ = if !self.eat_after_newline(&TokenKind::Else) {
             None
         } else if self.at(&TokenKind::If) {
-            Some(boxed(self.nested(|parser| parser.parse_if())?))
+            Some(boxed(self.parse_else_if()?))
         } else {
             let block = self.parse_block("'{' after 'else'")?;
             Some(boxed(Expr { span: block.span, kind: ExprKind::Block(block) }))
         };
         let kind = ExprKind::If { cond: boxed(cond), then, else_ };
         Ok(Expr { kind, span: self.span_from(start) })
+    }
+
+    /// The `if` after `else`, one level deeper so that a long `else if` chain hits the nesting limit.
+    fn parse_else_if(&mut self) -> PResult<Expr> {
+        let saved = self.depth;
+        let result = match self.deepen() {
+            Ok(()) => self.parse_if(),
+            Err(reported) => Err(reported),
+        };
+        self.depth = saved;
+        result
     }
 
     fn parse_while(&mut self) -> PResult<Expr> {
@@ -478,7 +514,10 @@ impl Parser {
         let start = self.advance().span;
         let subject = self.parse_condition()?;
         self.expect(&TokenKind::LBrace, "'{' after match subject")?;
-        let arms = self.with_maps(|parser| parser.parse_match_arms())?;
+        let saved = std::mem::replace(&mut self.no_map, false);
+        let arms = self.parse_match_arms();
+        self.no_map = saved;
+        let arms = arms?;
         let kind = ExprKind::Match { subject: boxed(subject), arms };
         Ok(Expr { kind, span: self.span_from(start) })
     }

@@ -12,18 +12,26 @@ use std::rc::Rc;
 impl Parser {
     /// Parses a pattern, including `|` alternatives.
     pub(super) fn parse_pattern(&mut self) -> PResult<Pattern> {
-        self.nested(|parser| {
-            let first = parser.parse_single_pattern()?;
-            if !parser.at(&TokenKind::Pipe) {
-                return Ok(first);
-            }
-            let start = first.span;
-            let mut alternatives = vec![first];
-            while parser.eat(&TokenKind::Pipe) {
-                alternatives.push(parser.parse_single_pattern()?);
-            }
-            Ok(Pattern { kind: PatternKind::Or(alternatives), span: parser.span_from(start) })
-        })
+        let saved = self.depth;
+        let result = match self.deepen() {
+            Ok(()) => self.parse_alternatives(),
+            Err(reported) => Err(reported),
+        };
+        self.depth = saved;
+        result
+    }
+
+    fn parse_alternatives(&mut self) -> PResult<Pattern> {
+        let first = self.parse_single_pattern()?;
+        if !self.at(&TokenKind::Pipe) {
+            return Ok(first);
+        }
+        let start = first.span;
+        let mut alternatives = vec![first];
+        while self.eat(&TokenKind::Pipe) {
+            alternatives.push(self.parse_single_pattern()?);
+        }
+        Ok(Pattern { kind: PatternKind::Or(alternatives), span: self.span_from(start) })
     }
 
     /// A pattern without top-level alternatives.
