@@ -9,7 +9,13 @@ use crate::EXIT_COMPILE;
 
 /// Disassembles one proto and, after it, its nested functions.
 pub fn disassemble(proto: &Proto, out: &mut String) {
-    let _ = writeln!(out, "== {} ({} params, {} registers) ==", proto.name, proto.params.len(), proto.n_regs);
+    let _ = writeln!(
+        out,
+        "== {} ({} params, {} registers) ==",
+        proto.name,
+        proto.params.len(),
+        proto.n_regs
+    );
     for (i, c) in proto.consts.iter().enumerate() {
         let _ = writeln!(out, "  K{i} = {c:?}");
     }

@@ -4,8 +4,8 @@
 //! input file, 70 runtime error.
 
 mod disasm;
-mod report;
 mod repl;
+mod report;
 
 use std::process::ExitCode;
 

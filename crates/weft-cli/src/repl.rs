@@ -14,11 +14,15 @@ pub fn run() -> u8 {
         eprintln!("error: cannot start the line editor");
         return 1;
     };
-    let history = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".weft_history"));
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".weft_history"));
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!("Weft {} — type an expression, Ctrl-D to exit", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Weft {} — type an expression, Ctrl-D to exit",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut vm = Vm::new();
     let module = vm.new_module("<repl>");
     let mut buffer = String::new();

@@ -132,13 +132,27 @@ pub enum Op {
     /// `R[dst] := next(R[iter], R[iter+1])`, or `pc += offset` when exhausted.
     IterNext { iter: Reg, dst: Reg, offset: i32 },
     /// `if not (R[src] is a list with len == count, or >= count when rest) { pc += offset }` (match patterns)
-    TestList { src: Reg, count: u8, rest: bool, offset: i32 },
+    TestList {
+        src: Reg,
+        count: u8,
+        rest: bool,
+        offset: i32,
+    },
     /// As `TestList` but raises TypeError/ValueError instead of jumping (destructuring `let`).
     CheckList { src: Reg, count: u8, rest: bool },
     /// `if not (R[src] is a map containing key K[key]) { pc += offset }` (match patterns)
-    TestMapKey { src: Reg, key: ConstIdx, offset: i32 },
+    TestMapKey {
+        src: Reg,
+        key: ConstIdx,
+        offset: i32,
+    },
     /// `R[dst] := R[src][from .. len - from_end]` as a new list (rest patterns)
-    SliceRest { dst: Reg, src: Reg, from: u8, from_end: u8 },
+    SliceRest {
+        dst: Reg,
+        src: Reg,
+        from: u8,
+        from_end: u8,
+    },
     /// `R[dst] := str(R[start]) + .. + str(R[start+count-1])` (string interpolation)
     Concat { dst: Reg, start: Reg, count: u8 },
     /// `R[dst] := the module K[name]` (standard module by name, or a file module by path).
@@ -157,7 +171,11 @@ impl fmt::Display for Op {
     /// Disassembly form: the variant's Debug form without the braces noise, e.g. `Add dst=1 lhs=2 rhs=3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let debug = format!("{self:?}");
-        let text = debug.replace(" { ", " ").replace(" }", "").replace(": ", "=").replace(", ", " ");
+        let text = debug
+            .replace(" { ", " ")
+            .replace(" }", "")
+            .replace(": ", "=")
+            .replace(", ", " ");
         f.write_str(&text)
     }
 }

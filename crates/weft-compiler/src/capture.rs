@@ -12,7 +12,10 @@ use weft_syntax::ast::*;
 
 /// Names used inside functions nested in `body` (at any depth).
 pub(crate) fn names_used_by_nested_fns(params: &[Param], body: &Block) -> FxHashSet<Rc<str>> {
-    let mut walker = Walker { depth: 0, names: FxHashSet::default() };
+    let mut walker = Walker {
+        depth: 0,
+        names: FxHashSet::default(),
+    };
     for param in params {
         if let Some(default) = &param.default {
             walker.expr(default);
@@ -80,7 +83,11 @@ impl Walker {
         match &pattern.kind {
             PatternKind::Wildcard | PatternKind::Literal(_) => {}
             PatternKind::Bind(name) => self.name(&name.text),
-            PatternKind::List { before, rest, after } => {
+            PatternKind::List {
+                before,
+                rest,
+                after,
+            } => {
                 before.iter().chain(after).for_each(|p| self.pattern(p));
                 if let Some(Some(name)) = rest {
                     self.name(&name.text);
@@ -146,7 +153,9 @@ impl Walker {
                 self.expr(callee);
                 for arg in args {
                     match arg {
-                        Arg::Positional(e) | Arg::Spread(e) | Arg::Named { value: e, .. } => self.expr(e),
+                        Arg::Positional(e) | Arg::Spread(e) | Arg::Named { value: e, .. } => {
+                            self.expr(e)
+                        }
                     }
                 }
             }
@@ -168,7 +177,11 @@ impl Walker {
                 self.expr(cond);
                 self.block(body);
             }
-            ExprKind::For { pattern, iterable, body } => {
+            ExprKind::For {
+                pattern,
+                iterable,
+                body,
+            } => {
                 self.pattern(pattern);
                 self.expr(iterable);
                 self.block(body);
@@ -188,7 +201,11 @@ impl Walker {
                     self.expr(&arm.body);
                 }
             }
-            ExprKind::Try { body, catches, finally } => {
+            ExprKind::Try {
+                body,
+                catches,
+                finally,
+            } => {
                 self.block(body);
                 for catch in catches {
                     if let Some(name) = &catch.name {

@@ -12,12 +12,25 @@ use weft_syntax::{Diagnostic, SourceFile, Span};
 ///
 /// `module` holds the module's global names and is extended with new ones; the REPL passes the same
 /// scope for every line. With `return_last`, a final expression statement's value is returned (REPL).
-pub fn compile_module(program: &Program, file: Rc<SourceFile>, module: &mut ModuleScope, return_last: bool) -> Result<Rc<Proto>, Vec<Diagnostic>> {
-    let top = Block { stmts: program.stmts.clone(), span: Span::default() };
+pub fn compile_module(
+    program: &Program,
+    file: Rc<SourceFile>,
+    module: &mut ModuleScope,
+    return_last: bool,
+) -> Result<Rc<Proto>, Vec<Diagnostic>> {
+    let top = Block {
+        stmts: program.stmts.clone(),
+        span: Span::default(),
+    };
     let captured = names_used_by_nested_fns(&[], &top);
     let mut main = FnState::new(Rc::from("<main>"), captured, Span::default());
     main.is_module = true;
-    let mut compiler = Compiler { fns: vec![main], module, file: file.clone(), diags: Vec::new() };
+    let mut compiler = Compiler {
+        fns: vec![main],
+        module,
+        file: file.clone(),
+        diags: Vec::new(),
+    };
     let n = program.stmts.len();
     let mut returned = false;
     for (i, stmt) in program.stmts.iter().enumerate() {
@@ -35,7 +48,13 @@ pub fn compile_module(program: &Program, file: Rc<SourceFile>, module: &mut Modu
     }
     let state = compiler.fns.pop().expect("main function state");
     if compiler.diags.is_empty() {
-        Ok(Rc::new(state.finish(Vec::new(), Vec::new(), false, false, file)))
+        Ok(Rc::new(state.finish(
+            Vec::new(),
+            Vec::new(),
+            false,
+            false,
+            file,
+        )))
     } else {
         Err(compiler.diags)
     }
@@ -44,9 +63,18 @@ pub fn compile_module(program: &Program, file: Rc<SourceFile>, module: &mut Modu
 /// Where a name lives.
 #[derive(Clone, Copy)]
 pub(crate) enum Var {
-    Local { reg: Reg, in_cell: bool, is_const: bool },
-    Upval { idx: u8, is_const: bool },
-    Global { slot: u16 },
+    Local {
+        reg: Reg,
+        in_cell: bool,
+        is_const: bool,
+    },
+    Upval {
+        idx: u8,
+        is_const: bool,
+    },
+    Global {
+        slot: u16,
+    },
 }
 
 pub(crate) struct Compiler<'m> {
@@ -95,8 +123,15 @@ impl Compiler<'_> {
             Some(r) => r,
             None => {
                 let span = self.f().span;
-                if !self.diags.iter().any(|d| d.message.starts_with("function needs more than")) {
-                    self.error(span, "function needs more than 255 registers; split it into smaller functions");
+                if !self
+                    .diags
+                    .iter()
+                    .any(|d| d.message.starts_with("function needs more than"))
+                {
+                    self.error(
+                        span,
+                        "function needs more than 255 registers; split it into smaller functions",
+                    );
                 }
                 0
             }
@@ -116,7 +151,13 @@ impl Compiler<'_> {
             self.emit(Op::NewCell { dst: reg, src: reg }, span);
         }
         let depth = self.f().scope_depth;
-        self.f().locals.push(Local { name: name.clone(), reg, in_cell, is_const, depth });
+        self.f().locals.push(Local {
+            name: name.clone(),
+            reg,
+            in_cell,
+            is_const,
+            depth,
+        });
     }
 
     /// Binds `name` to the value in `reg` where the current scope declares things: a global at module
@@ -133,13 +174,19 @@ impl Compiler<'_> {
 
     pub fn resolve(&mut self, name: &Rc<str>) -> Var {
         if let Some(local) = self.f().find_local(name) {
-            return Var::Local { reg: local.reg, in_cell: local.in_cell, is_const: local.is_const };
+            return Var::Local {
+                reg: local.reg,
+                in_cell: local.in_cell,
+                is_const: local.is_const,
+            };
         }
         let top = self.fns.len() - 1;
         if let Some((idx, is_const)) = self.resolve_upval(top, name) {
             return Var::Upval { idx, is_const };
         }
-        Var::Global { slot: self.module.slot(name) }
+        Var::Global {
+            slot: self.module.slot(name),
+        }
     }
 
     /// Finds `name` in an enclosing function and threads it through every function in between as an upvalue.
@@ -152,12 +199,17 @@ impl Compiler<'_> {
             return Some((idx as u8, is_const));
         }
         let parent = fi - 1;
-        let found = self.fns[parent].find_local(name).map(|l| (l.reg, l.in_cell, l.is_const));
+        let found = self.fns[parent]
+            .find_local(name)
+            .map(|l| (l.reg, l.in_cell, l.is_const));
         let (capture, is_const) = if let Some((reg, in_cell, is_const)) = found {
             if !in_cell {
                 // The capture analysis is conservative, so this is a compiler bug, not a user error.
                 let span = self.fns[fi].span;
-                self.error(span, format!("internal error: '{name}' captured but not in a cell"));
+                self.error(
+                    span,
+                    format!("internal error: '{name}' captured but not in a cell"),
+                );
             }
             (Capture::Local(reg), is_const)
         } else {
@@ -207,7 +259,13 @@ impl Compiler<'_> {
             has_default.push(param.default.is_some());
             has_rest |= param.rest;
             if let Some(default) = &param.default {
-                let jump = self.emit(Op::JumpIfGiven { src: reg, offset: 0 }, default.span);
+                let jump = self.emit(
+                    Op::JumpIfGiven {
+                        src: reg,
+                        offset: 0,
+                    },
+                    default.span,
+                );
                 self.expr(default, reg);
                 self.f().patch_to_here(jump);
             }
@@ -217,7 +275,13 @@ impl Compiler<'_> {
         self.block(&decl.body, Some(result));
         self.emit(Op::Return { src: result }, span);
         let state = self.fns.pop().expect("function state");
-        let proto = state.finish(params, has_default, has_rest, decl.is_async, self.file.clone());
+        let proto = state.finish(
+            params,
+            has_default,
+            has_rest,
+            decl.is_async,
+            self.file.clone(),
+        );
         let f = self.f();
         f.protos.push(Rc::new(proto));
         (f.protos.len() - 1) as u16

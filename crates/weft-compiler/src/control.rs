@@ -14,10 +14,21 @@ impl Compiler<'_> {
     pub fn jump_if_false(&mut self, cond: &Expr) -> usize {
         let mark = self.mark();
         let at = match &cond.kind {
-            ExprKind::Binary { op: BinOp::Lt, lhs, rhs } => {
+            ExprKind::Binary {
+                op: BinOp::Lt,
+                lhs,
+                rhs,
+            } => {
                 let lhs = self.expr_any(lhs);
                 let rhs = self.expr_any(rhs);
-                self.emit(Op::JumpIfNotLt { lhs, rhs, offset: 0 }, cond.span)
+                self.emit(
+                    Op::JumpIfNotLt {
+                        lhs,
+                        rhs,
+                        offset: 0,
+                    },
+                    cond.span,
+                )
             }
             _ => {
                 let r = self.expr_any(cond);
@@ -56,7 +67,11 @@ impl Compiler<'_> {
 
     fn push_loop(&mut self, continue_target: usize) {
         let f = self.f();
-        let ctx = LoopCtx { continue_target, break_jumps: Vec::new(), try_depth: f.tries.len() };
+        let ctx = LoopCtx {
+            continue_target,
+            break_jumps: Vec::new(),
+            try_depth: f.tries.len(),
+        };
         f.loops.push(ctx);
     }
 
@@ -85,7 +100,14 @@ impl Compiler<'_> {
         self.f().begin_scope();
         let item = self.alloc();
         let top = self.f().here();
-        let next = self.emit(Op::IterNext { iter, dst: item, offset: 0 }, pattern.span);
+        let next = self.emit(
+            Op::IterNext {
+                iter,
+                dst: item,
+                offset: 0,
+            },
+            pattern.span,
+        );
         self.push_loop(top);
         self.f().begin_scope();
         match &pattern.kind {
@@ -126,11 +148,21 @@ impl Compiler<'_> {
         };
         self.unwind_tries(depth);
         let at = self.emit(Op::Jump { offset: 0 }, span);
-        self.f().loops.last_mut().expect("loop").break_jumps.push(at);
+        self.f()
+            .loops
+            .last_mut()
+            .expect("loop")
+            .break_jumps
+            .push(at);
     }
 
     pub fn continue_loop(&mut self, span: Span) {
-        let Some((depth, target)) = self.f().loops.last().map(|l| (l.try_depth, l.continue_target)) else {
+        let Some((depth, target)) = self
+            .f()
+            .loops
+            .last()
+            .map(|l| (l.try_depth, l.continue_target))
+        else {
             self.error(span, "'continue' outside of a loop");
             return;
         };
@@ -179,11 +211,21 @@ impl Compiler<'_> {
         self.free_to(mark);
     }
 
-    pub fn try_expr(&mut self, body: &Block, catches: &[CatchClause], finally: Option<&Block>, dst: Option<Reg>, span: Span) {
+    pub fn try_expr(
+        &mut self,
+        body: &Block,
+        catches: &[CatchClause],
+        finally: Option<&Block>,
+        dst: Option<Reg>,
+        span: Span,
+    ) {
         let mark = self.mark();
         let err = self.alloc();
         let handler = self.emit(Op::TryBegin { err, offset: 0 }, span);
-        self.f().tries.push(TryCtx { has_handler: true, finally: finally.cloned() });
+        self.f().tries.push(TryCtx {
+            has_handler: true,
+            finally: finally.cloned(),
+        });
         self.block(body, dst);
         self.f().tries.pop();
         self.emit(Op::TryEnd, span);
@@ -204,8 +246,17 @@ impl Compiler<'_> {
                 Some(finally) => {
                     // An error inside the catch body must still run `finally`, so it gets its own handler.
                     let err2 = self.alloc();
-                    let handler2 = self.emit(Op::TryBegin { err: err2, offset: 0 }, catch.span);
-                    self.f().tries.push(TryCtx { has_handler: true, finally: Some(finally.clone()) });
+                    let handler2 = self.emit(
+                        Op::TryBegin {
+                            err: err2,
+                            offset: 0,
+                        },
+                        catch.span,
+                    );
+                    self.f().tries.push(TryCtx {
+                        has_handler: true,
+                        finally: Some(finally.clone()),
+                    });
                     self.block(&catch.body, dst);
                     self.f().tries.pop();
                     self.emit(Op::TryEnd, catch.span);

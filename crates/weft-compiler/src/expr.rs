@@ -39,11 +39,21 @@ impl Compiler<'_> {
             }
             ExprKind::List(items) => self.list(items, dst, span),
             ExprKind::Map(items) => self.map(items, dst, span),
-            ExprKind::Range { start, end, inclusive } => {
+            ExprKind::Range {
+                start,
+                end,
+                inclusive,
+            } => {
                 let r = self.alloc_n(2);
                 self.opt_expr(start.as_deref(), r, span);
                 self.opt_expr(end.as_deref(), r + 1, span);
-                self.emit(Op::NewRange { dst: r, inclusive: *inclusive }, span);
+                self.emit(
+                    Op::NewRange {
+                        dst: r,
+                        inclusive: *inclusive,
+                    },
+                    span,
+                );
                 self.move_to(dst, r, span);
             }
             ExprKind::Unary { op, expr: operand } => {
@@ -58,8 +68,20 @@ impl Compiler<'_> {
             ExprKind::Logical { op, lhs, rhs } => {
                 self.expr(lhs, dst);
                 let jump = match op {
-                    LogicalOp::And => self.emit(Op::JumpIfFalse { cond: dst, offset: 0 }, span),
-                    LogicalOp::Or => self.emit(Op::JumpIfTrue { cond: dst, offset: 0 }, span),
+                    LogicalOp::And => self.emit(
+                        Op::JumpIfFalse {
+                            cond: dst,
+                            offset: 0,
+                        },
+                        span,
+                    ),
+                    LogicalOp::Or => self.emit(
+                        Op::JumpIfTrue {
+                            cond: dst,
+                            offset: 0,
+                        },
+                        span,
+                    ),
                 };
                 self.expr(rhs, dst);
                 self.f().patch_to_here(jump);
@@ -84,12 +106,18 @@ impl Compiler<'_> {
                 self.emit(Op::Closure { dst, proto }, span);
             }
             ExprKind::Block(block) => self.block(block, Some(dst)),
-            ExprKind::If { cond, then, else_ } => self.if_expr(cond, then, else_.as_deref(), Some(dst)),
+            ExprKind::If { cond, then, else_ } => {
+                self.if_expr(cond, then, else_.as_deref(), Some(dst))
+            }
             ExprKind::While { cond, body } => {
                 self.while_loop(cond, body);
                 self.emit(Op::LoadNil { dst }, span);
             }
-            ExprKind::For { pattern, iterable, body } => {
+            ExprKind::For {
+                pattern,
+                iterable,
+                body,
+            } => {
                 self.for_loop(pattern, iterable, body);
                 self.emit(Op::LoadNil { dst }, span);
             }
@@ -101,8 +129,15 @@ impl Compiler<'_> {
                 self.emit(Op::Throw { src }, span);
             }
             ExprKind::Match { subject, arms } => self.match_expr(subject, arms, Some(dst), span),
-            ExprKind::Try { body, catches, finally } => self.try_expr(body, catches, finally.as_ref(), Some(dst), span),
-            ExprKind::Spawn(_) => self.error(span, "'spawn' is not supported yet (tasks arrive with the concurrency runtime)"),
+            ExprKind::Try {
+                body,
+                catches,
+                finally,
+            } => self.try_expr(body, catches, finally.as_ref(), Some(dst), span),
+            ExprKind::Spawn(_) => self.error(
+                span,
+                "'spawn' is not supported yet (tasks arrive with the concurrency runtime)",
+            ),
             ExprKind::Await(value) => {
                 let src = self.expr_any(value);
                 self.emit(Op::Await { dst, src }, span);
@@ -114,7 +149,12 @@ impl Compiler<'_> {
     /// Compiles `expr` into some register and returns it: a plain local's own register, or a new temporary.
     pub fn expr_any(&mut self, expr: &Expr) -> Reg {
         if let ExprKind::Ident(name) = &expr.kind {
-            if let Var::Local { reg, in_cell: false, .. } = self.resolve(name) {
+            if let Var::Local {
+                reg,
+                in_cell: false,
+                ..
+            } = self.resolve(name)
+            {
                 return reg;
             }
         }
@@ -152,8 +192,14 @@ impl Compiler<'_> {
 
     pub fn load_var(&mut self, name: &Rc<str>, dst: Reg, span: Span) {
         match self.resolve(name) {
-            Var::Local { reg, in_cell: false, .. } => self.move_to(dst, reg, span),
-            Var::Local { reg, in_cell: true, .. } => {
+            Var::Local {
+                reg,
+                in_cell: false,
+                ..
+            } => self.move_to(dst, reg, span),
+            Var::Local {
+                reg, in_cell: true, ..
+            } => {
                 self.emit(Op::GetCell { dst, cell: reg }, span);
             }
             Var::Upval { idx, .. } => {
@@ -171,8 +217,14 @@ impl Compiler<'_> {
             Var::Local { is_const: true, .. } | Var::Upval { is_const: true, .. } => {
                 self.error(span, format!("cannot assign to constant '{name}'"));
             }
-            Var::Local { reg, in_cell: false, .. } => self.move_to(reg, src, span),
-            Var::Local { reg, in_cell: true, .. } => {
+            Var::Local {
+                reg,
+                in_cell: false,
+                ..
+            } => self.move_to(reg, src, span),
+            Var::Local {
+                reg, in_cell: true, ..
+            } => {
                 self.emit(Op::SetCell { cell: reg, src }, span);
             }
             Var::Upval { idx, .. } => {
@@ -203,7 +255,14 @@ impl Compiler<'_> {
                 InterpPart::Expr(e) => self.expr(e, r),
             }
         }
-        self.emit(Op::Concat { dst, start, count: parts.len() as u8 }, span);
+        self.emit(
+            Op::Concat {
+                dst,
+                start,
+                count: parts.len() as u8,
+            },
+            span,
+        );
     }
 
     fn list(&mut self, items: &[ListItem], dst: Reg, span: Span) {
@@ -215,11 +274,25 @@ impl Compiler<'_> {
                     self.expr(e, start + i as Reg);
                 }
             }
-            self.emit(Op::NewList { dst, start, count: items.len() as u8 }, span);
+            self.emit(
+                Op::NewList {
+                    dst,
+                    start,
+                    count: items.len() as u8,
+                },
+                span,
+            );
             return;
         }
         let list = self.alloc();
-        self.emit(Op::NewList { dst: list, start: list, count: 0 }, span);
+        self.emit(
+            Op::NewList {
+                dst: list,
+                start: list,
+                count: 0,
+            },
+            span,
+        );
         for item in items {
             let mark = self.mark();
             match item {
@@ -246,7 +319,14 @@ impl Compiler<'_> {
                 MapItem::Pair { key, value } => {
                     let key_reg = self.expr_any(key);
                     let value_reg = self.expr_any(value);
-                    self.emit(Op::MapInsert { map, key: key_reg, value: value_reg }, key.span);
+                    self.emit(
+                        Op::MapInsert {
+                            map,
+                            key: key_reg,
+                            value: value_reg,
+                        },
+                        key.span,
+                    );
                 }
                 MapItem::Spread(e) => {
                     let src = self.expr_any(e);
@@ -260,7 +340,11 @@ impl Compiler<'_> {
 
     fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr, dst: Reg, span: Span) {
         if let (BinOp::Add | BinOp::Sub, ExprKind::Int(n)) = (op, &rhs.kind) {
-            let imm = if op == BinOp::Add { Some(*n) } else { n.checked_neg() };
+            let imm = if op == BinOp::Add {
+                Some(*n)
+            } else {
+                n.checked_neg()
+            };
             if let Some(imm) = imm.and_then(|v| i16::try_from(v).ok()) {
                 let src = self.expr_any(lhs);
                 self.emit(Op::AddInt { dst, src, imm }, span);
@@ -295,14 +379,25 @@ impl Compiler<'_> {
                 let r = match (op, self.resolve(name)) {
                     // Writing straight into a plain local is safe for expressions that read all their
                     // operands before their single final write.
-                    (None, Var::Local { reg, in_cell: false, is_const: false }) if writes_last(value) => reg,
+                    (
+                        None,
+                        Var::Local {
+                            reg,
+                            in_cell: false,
+                            is_const: false,
+                        },
+                    ) if writes_last(value) => reg,
                     _ => self.alloc(),
                 };
                 match op {
                     None => self.expr(value, r),
                     Some(op) => {
                         let binary = Expr {
-                            kind: ExprKind::Binary { op, lhs: Box::new(target.clone()), rhs: Box::new(value.clone()) },
+                            kind: ExprKind::Binary {
+                                op,
+                                lhs: Box::new(target.clone()),
+                                rhs: Box::new(value.clone()),
+                            },
                             span,
                         };
                         self.expr(&binary, r);
@@ -315,7 +410,14 @@ impl Compiler<'_> {
                 let name = self.f().str_constant(&name.text);
                 let src = self.alloc();
                 if let Some(op) = op {
-                    self.emit(Op::GetField { dst: src, obj, name }, span);
+                    self.emit(
+                        Op::GetField {
+                            dst: src,
+                            obj,
+                            name,
+                        },
+                        span,
+                    );
                     self.compound(op, src, value, span);
                 } else {
                     self.expr(value, src);
@@ -327,7 +429,14 @@ impl Compiler<'_> {
                 let index = self.expr_any(index);
                 let src = self.alloc();
                 if let Some(op) = op {
-                    self.emit(Op::GetIndex { dst: src, obj, index }, span);
+                    self.emit(
+                        Op::GetIndex {
+                            dst: src,
+                            obj,
+                            index,
+                        },
+                        span,
+                    );
                     self.compound(op, src, value, span);
                 } else {
                     self.expr(value, src);
@@ -343,13 +452,41 @@ impl Compiler<'_> {
     fn compound(&mut self, op: BinOp, acc: Reg, value: &Expr, span: Span) {
         let rhs = self.expr_any(value);
         let op = match op {
-            BinOp::Add => Op::Add { dst: acc, lhs: acc, rhs },
-            BinOp::Sub => Op::Sub { dst: acc, lhs: acc, rhs },
-            BinOp::Mul => Op::Mul { dst: acc, lhs: acc, rhs },
-            BinOp::Div => Op::Div { dst: acc, lhs: acc, rhs },
-            BinOp::FloorDiv => Op::FloorDiv { dst: acc, lhs: acc, rhs },
-            BinOp::Mod => Op::Mod { dst: acc, lhs: acc, rhs },
-            BinOp::Pow => Op::Pow { dst: acc, lhs: acc, rhs },
+            BinOp::Add => Op::Add {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::Sub => Op::Sub {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::Mul => Op::Mul {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::Div => Op::Div {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::FloorDiv => Op::FloorDiv {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::Mod => Op::Mod {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
+            BinOp::Pow => Op::Pow {
+                dst: acc,
+                lhs: acc,
+                rhs,
+            },
             _ => {
                 self.error(span, "invalid compound assignment operator");
                 return;
@@ -360,7 +497,12 @@ impl Compiler<'_> {
 
     fn call(&mut self, callee: &Expr, args: &[Arg], dst: Reg, span: Span) {
         let simple = args.len() <= 250 && args.iter().all(|a| matches!(a, Arg::Positional(_)));
-        let base = self.alloc();
+        // When `dst` is the topmost register the call can be laid out from it, saving a `Move`.
+        let base = if dst as u16 + 1 == self.mark() {
+            dst
+        } else {
+            self.alloc()
+        };
         let method = match &callee.kind {
             ExprKind::Field { object, name } => {
                 self.expr(object, base);
@@ -397,7 +539,14 @@ impl Compiler<'_> {
     fn call_args_ex(&mut self, args: &[Arg], span: Span) {
         let list = self.alloc();
         let named = self.alloc();
-        self.emit(Op::NewList { dst: list, start: list, count: 0 }, span);
+        self.emit(
+            Op::NewList {
+                dst: list,
+                start: list,
+                count: 0,
+            },
+            span,
+        );
         self.emit(Op::LoadNil { dst: named }, span);
         let mut has_named = false;
         for arg in args {
@@ -420,7 +569,14 @@ impl Compiler<'_> {
                     let idx = self.f().str_constant(&name.text);
                     self.emit(Op::LoadConst { dst: key, idx }, name.span);
                     let src = self.expr_any(value);
-                    self.emit(Op::MapInsert { map: named, key, value: src }, value.span);
+                    self.emit(
+                        Op::MapInsert {
+                            map: named,
+                            key,
+                            value: src,
+                        },
+                        value.span,
+                    );
                 }
             }
             self.free_to(mark);

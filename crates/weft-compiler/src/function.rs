@@ -93,7 +93,14 @@ impl FnState {
         }
     }
 
-    pub fn finish(self, params: Vec<Rc<str>>, has_default: Vec<bool>, has_rest: bool, is_async: bool, file: Rc<SourceFile>) -> Proto {
+    pub fn finish(
+        self,
+        params: Vec<Rc<str>>,
+        has_default: Vec<bool>,
+        has_rest: bool,
+        is_async: bool,
+        file: Rc<SourceFile>,
+    ) -> Proto {
         Proto {
             name: self.name,
             method_name: self.method_name,
@@ -190,7 +197,11 @@ impl FnState {
     /// Closes the innermost scope, dropping its locals and their registers.
     pub fn end_scope(&mut self) {
         self.scope_depth -= 1;
-        while self.locals.last().is_some_and(|l| l.depth > self.scope_depth) {
+        while self
+            .locals
+            .last()
+            .is_some_and(|l| l.depth > self.scope_depth)
+        {
             self.locals.pop();
         }
         if let Some(mark) = self.scope_marks.pop() {

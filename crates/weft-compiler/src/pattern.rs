@@ -15,7 +15,11 @@ impl Compiler<'_> {
     pub fn destructure(&mut self, pattern: &Pattern, src: Reg, is_const: bool) {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len() as u16);
-        let targets: Vec<(Rc<str>, Reg)> = names.iter().enumerate().map(|(i, (n, _))| (n.clone(), first + i as Reg)).collect();
+        let targets: Vec<(Rc<str>, Reg)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), first + i as Reg))
+            .collect();
         let mut fails = Vec::new();
         self.pattern_test(pattern, src, &mut fails, &targets, false);
         if !fails.is_empty() {
@@ -35,20 +39,34 @@ impl Compiler<'_> {
     pub fn refutable_pattern(&mut self, pattern: &Pattern, src: Reg, fails: &mut Vec<usize>) {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len() as u16);
-        let targets: Vec<(Rc<str>, Reg)> = names.iter().enumerate().map(|(i, (n, _))| (n.clone(), first + i as Reg)).collect();
+        let targets: Vec<(Rc<str>, Reg)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.clone(), first + i as Reg))
+            .collect();
         self.pattern_test(pattern, src, fails, &targets, true);
         for ((name, reg), (_, span)) in targets.iter().zip(&names) {
             self.declare_local(name, *reg, false, *span);
         }
     }
 
-    fn pattern_test(&mut self, pattern: &Pattern, src: Reg, fails: &mut Vec<usize>, targets: &[(Rc<str>, Reg)], refutable: bool) {
+    fn pattern_test(
+        &mut self,
+        pattern: &Pattern,
+        src: Reg,
+        fails: &mut Vec<usize>,
+        targets: &[(Rc<str>, Reg)],
+        refutable: bool,
+    ) {
         let span = pattern.span;
         let mark = self.mark();
         match &pattern.kind {
             PatternKind::Wildcard => {}
             PatternKind::Bind(name) => {
-                let target = targets.iter().find(|(n, _)| *n == name.text).map(|(_, r)| *r);
+                let target = targets
+                    .iter()
+                    .find(|(n, _)| *n == name.text)
+                    .map(|(_, r)| *r);
                 if let Some(dst) = target {
                     self.move_to(dst, src, span);
                 }
@@ -56,34 +74,88 @@ impl Compiler<'_> {
             PatternKind::Literal(expr) => {
                 let value = self.expr_any(expr);
                 let test = self.alloc();
-                self.emit(Op::Eq { dst: test, lhs: src, rhs: value }, span);
-                fails.push(self.emit(Op::JumpIfFalse { cond: test, offset: 0 }, span));
+                self.emit(
+                    Op::Eq {
+                        dst: test,
+                        lhs: src,
+                        rhs: value,
+                    },
+                    span,
+                );
+                fails.push(self.emit(
+                    Op::JumpIfFalse {
+                        cond: test,
+                        offset: 0,
+                    },
+                    span,
+                ));
             }
-            PatternKind::List { before, rest, after } => {
+            PatternKind::List {
+                before,
+                rest,
+                after,
+            } => {
                 let count = (before.len() + after.len()).min(255) as u8;
                 let has_rest = rest.is_some();
                 if refutable {
-                    fails.push(self.emit(Op::TestList { src, count, rest: has_rest, offset: 0 }, span));
+                    fails.push(self.emit(
+                        Op::TestList {
+                            src,
+                            count,
+                            rest: has_rest,
+                            offset: 0,
+                        },
+                        span,
+                    ));
                 } else {
-                    self.emit(Op::CheckList { src, count, rest: has_rest }, span);
+                    self.emit(
+                        Op::CheckList {
+                            src,
+                            count,
+                            rest: has_rest,
+                        },
+                        span,
+                    );
                 }
                 let elem = self.alloc();
                 let index = self.alloc();
                 let positions = before.iter().enumerate().map(|(i, p)| (i as i64, p));
-                let from_back = after.iter().enumerate().map(|(i, p)| (i as i64 - after.len() as i64, p));
+                let from_back = after
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (i as i64 - after.len() as i64, p));
                 for (pos, sub) in positions.chain(from_back) {
                     if matches!(sub.kind, PatternKind::Wildcard) {
                         continue;
                     }
                     self.load_int(pos, index, sub.span);
-                    self.emit(Op::GetIndex { dst: elem, obj: src, index }, sub.span);
+                    self.emit(
+                        Op::GetIndex {
+                            dst: elem,
+                            obj: src,
+                            index,
+                        },
+                        sub.span,
+                    );
                     self.pattern_test(sub, elem, fails, targets, refutable);
                 }
                 if let Some(Some(name)) = rest {
-                    if let Some(dst) = targets.iter().find(|(n, _)| *n == name.text).map(|(_, r)| *r) {
+                    if let Some(dst) = targets
+                        .iter()
+                        .find(|(n, _)| *n == name.text)
+                        .map(|(_, r)| *r)
+                    {
                         let from = before.len().min(255) as u8;
                         let from_end = after.len().min(255) as u8;
-                        self.emit(Op::SliceRest { dst, src, from, from_end }, name.span);
+                        self.emit(
+                            Op::SliceRest {
+                                dst,
+                                src,
+                                from,
+                                from_end,
+                            },
+                            name.span,
+                        );
                     }
                 }
             }
@@ -93,10 +165,30 @@ impl Compiler<'_> {
                 for (key, sub) in entries {
                     let key = self.f().constant(Constant::Str(key.clone()));
                     if refutable {
-                        fails.push(self.emit(Op::TestMapKey { src, key, offset: 0 }, sub.span));
+                        fails.push(self.emit(
+                            Op::TestMapKey {
+                                src,
+                                key,
+                                offset: 0,
+                            },
+                            sub.span,
+                        ));
                     }
-                    self.emit(Op::LoadConst { dst: key_reg, idx: key }, sub.span);
-                    self.emit(Op::GetIndex { dst: elem, obj: src, index: key_reg }, sub.span);
+                    self.emit(
+                        Op::LoadConst {
+                            dst: key_reg,
+                            idx: key,
+                        },
+                        sub.span,
+                    );
+                    self.emit(
+                        Op::GetIndex {
+                            dst: elem,
+                            obj: src,
+                            index: key_reg,
+                        },
+                        sub.span,
+                    );
                     self.pattern_test(sub, elem, fails, targets, refutable);
                 }
             }
@@ -135,7 +227,11 @@ fn pattern_names(pattern: &Pattern) -> Vec<(Rc<str>, Span)> {
         match &p.kind {
             PatternKind::Wildcard | PatternKind::Literal(_) => {}
             PatternKind::Bind(name) => add(name),
-            PatternKind::List { before, rest, after } => {
+            PatternKind::List {
+                before,
+                rest,
+                after,
+            } => {
                 if let Some(Some(name)) = rest {
                     add(name);
                 }

@@ -11,7 +11,11 @@ impl Compiler<'_> {
         let span = stmt.span;
         let mark = self.mark();
         match &stmt.kind {
-            StmtKind::Let { pattern, value, is_const } => {
+            StmtKind::Let {
+                pattern,
+                value,
+                is_const,
+            } => {
                 let r = self.alloc();
                 match value {
                     Some(value) => self.expr(value, r),
@@ -29,7 +33,10 @@ impl Compiler<'_> {
                 }
             }
             StmtKind::Fn(decl) => {
-                let name = decl.name.as_ref().map_or_else(|| Rc::from("<fn>"), |n| n.text.clone());
+                let name = decl
+                    .name
+                    .as_ref()
+                    .map_or_else(|| Rc::from("<fn>"), |n| n.text.clone());
                 let r = self.alloc();
                 let proto = self.function(decl, name.clone(), None);
                 self.emit(Op::Closure { dst: r, proto }, span);
@@ -40,13 +47,29 @@ impl Compiler<'_> {
                 let count = class.methods.len().min(255) as u8;
                 let first = self.alloc_n(count as u16);
                 for (i, method) in class.methods.iter().take(255).enumerate() {
-                    let method_name = method.name.as_ref().map_or_else(|| Rc::from("<fn>"), |n| n.text.clone());
+                    let method_name = method
+                        .name
+                        .as_ref()
+                        .map_or_else(|| Rc::from("<fn>"), |n| n.text.clone());
                     let full = Rc::from(format!("{}.{}", class.name.text, method_name));
                     let proto = self.function(method, full, Some(method_name));
-                    self.emit(Op::Closure { dst: first + i as u8, proto }, method.span);
+                    self.emit(
+                        Op::Closure {
+                            dst: first + i as u8,
+                            proto,
+                        },
+                        method.span,
+                    );
                 }
                 let name = self.f().str_constant(&class.name.text);
-                self.emit(Op::NewClass { dst: base, name, count }, span);
+                self.emit(
+                    Op::NewClass {
+                        dst: base,
+                        name,
+                        count,
+                    },
+                    span,
+                );
                 self.assign_declared(&class.name.text, base, span);
             }
             StmtKind::Import { source, alias } => {
@@ -78,11 +101,27 @@ impl Compiler<'_> {
             return;
         }
         match self.resolve(name) {
-            Var::Local { reg: local, in_cell: true, .. } => {
-                self.emit(Op::SetCell { cell: local, src: reg }, span);
+            Var::Local {
+                reg: local,
+                in_cell: true,
+                ..
+            } => {
+                self.emit(
+                    Op::SetCell {
+                        cell: local,
+                        src: reg,
+                    },
+                    span,
+                );
             }
             Var::Local { reg: local, .. } => {
-                self.emit(Op::Move { dst: local, src: reg }, span);
+                self.emit(
+                    Op::Move {
+                        dst: local,
+                        src: reg,
+                    },
+                    span,
+                );
             }
             _ => self.error(span, format!("internal error: '{name}' was not hoisted")),
         }
@@ -94,9 +133,17 @@ impl Compiler<'_> {
         match &expr.kind {
             ExprKind::If { cond, then, else_ } => self.if_expr(cond, then, else_.as_deref(), None),
             ExprKind::While { cond, body } => self.while_loop(cond, body),
-            ExprKind::For { pattern, iterable, body } => self.for_loop(pattern, iterable, body),
+            ExprKind::For {
+                pattern,
+                iterable,
+                body,
+            } => self.for_loop(pattern, iterable, body),
             ExprKind::Block(block) => self.block(block, None),
-            ExprKind::Try { body, catches, finally } => self.try_expr(body, catches, finally.as_ref(), None, expr.span),
+            ExprKind::Try {
+                body,
+                catches,
+                finally,
+            } => self.try_expr(body, catches, finally.as_ref(), None, expr.span),
             ExprKind::Match { subject, arms } => self.match_expr(subject, arms, None, expr.span),
             ExprKind::Assign { target, op, value } => self.assign(target, *op, value, expr.span),
             _ => {

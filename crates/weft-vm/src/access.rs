@@ -13,7 +13,12 @@ pub fn normalize_index(index: i64, len: usize) -> Option<usize> {
 }
 
 /// Resolves a slice range against `len`, clamping like Python.
-pub fn slice_bounds(start: Option<i64>, end: Option<i64>, inclusive: bool, len: usize) -> (usize, usize) {
+pub fn slice_bounds(
+    start: Option<i64>,
+    end: Option<i64>,
+    inclusive: bool,
+    len: usize,
+) -> (usize, usize) {
     let clamp = |i: i64| -> usize {
         let i = if i < 0 { i + len as i64 } else { i };
         i.clamp(0, len as i64) as usize
@@ -39,7 +44,14 @@ impl Vm {
                 if let Some(&(_, v)) = instance.fields.iter().find(|(n, _)| *n == name) {
                     return Ok(v);
                 }
-                match self.heap.classes.get(instance.class).methods.get(&name).copied() {
+                match self
+                    .heap
+                    .classes
+                    .get(instance.class)
+                    .methods
+                    .get(&name)
+                    .copied()
+                {
                     Some(method) => Ok(self.heap.alloc_bound(obj, method)),
                     None => Err(self.no_attribute(obj, name)),
                 }
@@ -97,18 +109,30 @@ impl Vm {
                 if let Some(&(_, v)) = instance.fields.iter().find(|(n, _)| *n == name) {
                     return Ok(v);
                 }
-                self.heap.classes.get(instance.class).methods.get(&name).copied().ok_or_else(|| self.no_method(receiver, name))
+                self.heap
+                    .classes
+                    .get(instance.class)
+                    .methods
+                    .get(&name)
+                    .copied()
+                    .ok_or_else(|| self.no_method(receiver, name))
             }
             Value::Module(id) => self.module_member(id, name),
             _ => {
-                let found = type_tag(receiver).and_then(|tag| self.methods.get(&(tag, name)).copied());
+                let found =
+                    type_tag(receiver).and_then(|tag| self.methods.get(&(tag, name)).copied());
                 found.ok_or_else(|| self.no_method(receiver, name))
             }
         }
     }
 
     /// `obj.name = value`.
-    pub(crate) fn set_field(&mut self, obj: Value, name: Handle<Str>, value: Value) -> VmResult<()> {
+    pub(crate) fn set_field(
+        &mut self,
+        obj: Value,
+        name: Handle<Str>,
+        value: Value,
+    ) -> VmResult<()> {
         match obj {
             Value::Instance(h) => {
                 let instance = self.heap.instances.get_mut(h);
@@ -131,7 +155,11 @@ impl Vm {
                 self.heap.maps.get_mut(m).insert(key, value);
                 Ok(())
             }
-            _ => Err(type_error(format!("cannot set field '{}' on {}", self.heap.str(name), self.type_name(obj)))),
+            _ => Err(type_error(format!(
+                "cannot set field '{}' on {}",
+                self.heap.str(name),
+                self.type_name(obj)
+            ))),
         }
     }
 
@@ -142,7 +170,10 @@ impl Vm {
                 let items = self.heap.lists.get(l);
                 match normalize_index(i, items.len()) {
                     Some(i) => Ok(items[i]),
-                    None => Err(raise("IndexError", format!("list index {i} out of range for length {}", items.len()))),
+                    None => Err(raise(
+                        "IndexError",
+                        format!("list index {i} out of range for length {}", items.len()),
+                    )),
                 }
             }
             (Value::List(l), Value::Range(r)) => {
@@ -156,36 +187,62 @@ impl Vm {
                 let obj = self.heap.strings.get(s);
                 let len = obj.char_len();
                 let Some(i) = normalize_index(i, len) else {
-                    return Err(raise("IndexError", format!("string index {i} out of range for length {len}")));
+                    return Err(raise(
+                        "IndexError",
+                        format!("string index {i} out of range for length {len}"),
+                    ));
                 };
-                let c: String = if obj.ascii { obj.text[i..i + 1].to_string() } else { obj.text.chars().nth(i).map(String::from).unwrap_or_default() };
+                let c: String = if obj.ascii {
+                    obj.text[i..i + 1].to_string()
+                } else {
+                    obj.text
+                        .chars()
+                        .nth(i)
+                        .map(String::from)
+                        .unwrap_or_default()
+                };
                 Ok(self.heap.alloc_str(c))
             }
             (Value::Str(s), Value::Range(r)) => {
                 let r = *self.heap.ranges.get(r);
                 let obj = self.heap.strings.get(s);
                 let (from, to) = slice_bounds(r.start, r.end, r.inclusive, obj.char_len());
-                let text: String = if obj.ascii { obj.text[from..to].to_string() } else { obj.text.chars().skip(from).take(to - from).collect() };
+                let text: String = if obj.ascii {
+                    obj.text[from..to].to_string()
+                } else {
+                    obj.text.chars().skip(from).take(to - from).collect()
+                };
                 Ok(self.heap.alloc_str(text))
             }
             (Value::Map(m), key) => {
                 let k = self.to_key(key)?;
                 match self.heap.maps.get(m).get(&k) {
                     Some(&v) => Ok(v),
-                    None => Err(raise("KeyError", format!("key not found: {}", self.repr(key)))),
+                    None => Err(raise(
+                        "KeyError",
+                        format!("key not found: {}", self.repr(key)),
+                    )),
                 }
             }
             (Value::Range(r), Value::Int(i)) => {
                 let r = *self.heap.ranges.get(r);
                 match normalize_index(i, r.len().max(0) as usize) {
                     Some(i) => Ok(Value::Int(r.nth(i as i64))),
-                    None => Err(raise("IndexError", format!("range index {i} out of range for length {}", r.len()))),
+                    None => Err(raise(
+                        "IndexError",
+                        format!("range index {i} out of range for length {}", r.len()),
+                    )),
                 }
             }
-            (Value::List(_) | Value::Str(_) | Value::Range(_), other) => {
-                Err(type_error(format!("{} index must be int, not {}", self.type_name(obj), self.type_name(other))))
-            }
-            _ => Err(type_error(format!("{} is not indexable", self.type_name(obj)))),
+            (Value::List(_) | Value::Str(_) | Value::Range(_), other) => Err(type_error(format!(
+                "{} index must be int, not {}",
+                self.type_name(obj),
+                self.type_name(other)
+            ))),
+            _ => Err(type_error(format!(
+                "{} is not indexable",
+                self.type_name(obj)
+            ))),
         }
     }
 
@@ -200,7 +257,10 @@ impl Vm {
                         items[i] = value;
                         Ok(())
                     }
-                    None => Err(raise("IndexError", format!("list index {i} out of range for length {len}"))),
+                    None => Err(raise(
+                        "IndexError",
+                        format!("list index {i} out of range for length {len}"),
+                    )),
                 }
             }
             (Value::Map(m), key) => {
@@ -213,9 +273,15 @@ impl Vm {
                 }
                 Ok(())
             }
-            (Value::List(_), other) => Err(type_error(format!("list index must be int, not {}", self.type_name(other)))),
+            (Value::List(_), other) => Err(type_error(format!(
+                "list index must be int, not {}",
+                self.type_name(other)
+            ))),
             (Value::Str(_), _) => Err(type_error("strings are immutable")),
-            _ => Err(type_error(format!("{} does not support item assignment", self.type_name(obj)))),
+            _ => Err(type_error(format!(
+                "{} does not support item assignment",
+                self.type_name(obj)
+            ))),
         }
     }
 
@@ -236,9 +302,15 @@ impl Vm {
             }
             Value::Str(s) => {
                 let text = self.heap.str(s).clone();
-                Ok(text.chars().map(|c| self.heap.alloc_str(c.to_string())).collect())
+                Ok(text
+                    .chars()
+                    .map(|c| self.heap.alloc_str(c.to_string()))
+                    .collect())
             }
-            other => Err(type_error(format!("{} is not iterable", self.type_name(other)))),
+            other => Err(type_error(format!(
+                "{} is not iterable",
+                self.type_name(other)
+            ))),
         }
     }
 
@@ -250,7 +322,9 @@ impl Vm {
                 let r = *self.heap.ranges.get(r);
                 match (r.start, r.exclusive_end()) {
                     // Counting loops keep the end as a plain int: no heap access per iteration.
-                    (Some(start), Some(end)) if r.step == 1 => Ok((Value::Int(end), Value::Int(start))),
+                    (Some(start), Some(end)) if r.step == 1 => {
+                        Ok((Value::Int(end), Value::Int(start)))
+                    }
                     (Some(_), Some(_)) => Ok((src, Value::Int(0))),
                     _ => Err(value_error("cannot iterate an open range")),
                 }
@@ -265,7 +339,9 @@ impl Vm {
     /// The next value of a `for` loop, advancing its state; `None` when done.
     #[inline]
     pub(crate) fn iter_next(&mut self, slot: usize) -> Option<Value> {
-        let Value::Int(i) = self.stack[slot + 1] else { return None };
+        let Value::Int(i) = self.stack[slot + 1] else {
+            return None;
+        };
         match self.stack[slot] {
             Value::Int(end) => {
                 if i < end {
@@ -306,9 +382,18 @@ impl Vm {
     /// `{..src}` into an existing map.
     pub(crate) fn map_extend(&mut self, map: Value, src: Value) -> VmResult<()> {
         let Value::Map(from) = src else {
-            return Err(type_error(format!("cannot spread {} into a map", self.type_name(src))));
+            return Err(type_error(format!(
+                "cannot spread {} into a map",
+                self.type_name(src)
+            )));
         };
-        let entries: Vec<(Key, Value)> = self.heap.maps.get(from).iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let entries: Vec<(Key, Value)> = self
+            .heap
+            .maps
+            .get(from)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         if let Value::Map(to) = map {
             self.heap.account(entries.len() * 2);
             self.heap.maps.get_mut(to).extend(entries);
@@ -319,13 +404,18 @@ impl Vm {
     /// Destructuring check: a list of exactly (or, with a rest, at least) `count` elements.
     pub(crate) fn check_list(&self, value: Value, count: usize, rest: bool) -> VmResult<()> {
         let Value::List(l) = value else {
-            return Err(type_error(format!("cannot destructure {} as a list", self.type_name(value))));
+            return Err(type_error(format!(
+                "cannot destructure {} as a list",
+                self.type_name(value)
+            )));
         };
         let len = self.heap.lists.get(l).len();
         if (rest && len >= count) || (!rest && len == count) {
             Ok(())
         } else if rest {
-            Err(value_error(format!("expected at least {count} elements, got {len}")))
+            Err(value_error(format!(
+                "expected at least {count} elements, got {len}"
+            )))
         } else {
             Err(value_error(format!("expected {count} elements, got {len}")))
         }
@@ -342,6 +432,9 @@ impl Vm {
             }
         }
         let name = self.heap.str(name).clone();
-        self.heap.alloc_class(Class { name, methods: table })
+        self.heap.alloc_class(Class {
+            name,
+            methods: table,
+        })
     }
 }

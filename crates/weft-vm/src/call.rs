@@ -26,7 +26,8 @@ impl Vm {
     pub(crate) fn ensure_stack(&mut self, base: usize, n: usize) {
         let need = base + n;
         if self.stack.len() < need {
-            self.stack.resize(need.max(self.stack.len() * 2), Value::Nil);
+            self.stack
+                .resize(need.max(self.stack.len() * 2), Value::Nil);
         }
     }
 
@@ -48,24 +49,42 @@ impl Vm {
                 self.call_method_value(method, slot, argc)
             }
             Value::Class(class) => {
-                let instance = self.heap.alloc_instance(Instance { class, fields: Vec::new() });
+                let instance = self.heap.alloc_instance(Instance {
+                    class,
+                    fields: Vec::new(),
+                });
                 self.stack[slot] = instance;
-                let init = self.heap.interned("init").and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                let init = self
+                    .heap
+                    .interned("init")
+                    .and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
                 match init {
-                    Some(Value::Func(closure)) => self.call_closure(closure, slot, argc, FrameKind::Init),
+                    Some(Value::Func(closure)) => {
+                        self.call_closure(closure, slot, argc, FrameKind::Init)
+                    }
                     _ if argc > 0 => {
                         let name = self.heap.classes.get(class).name.clone();
-                        Err(type_error(format!("{name}() takes 0 arguments but {argc} were given")))
+                        Err(type_error(format!(
+                            "{name}() takes 0 arguments but {argc} were given"
+                        )))
                     }
                     _ => Ok(CallOutcome::Done),
                 }
             }
-            other => Err(type_error(format!("{} is not callable", self.type_name(other)))),
+            other => Err(type_error(format!(
+                "{} is not callable",
+                self.type_name(other)
+            ))),
         }
     }
 
     /// Calls `method` with `stack[slot]` as `self` and `argc` arguments after it.
-    pub(crate) fn call_method_value(&mut self, method: Value, slot: usize, argc: usize) -> VmResult<CallOutcome> {
+    pub(crate) fn call_method_value(
+        &mut self,
+        method: Value,
+        slot: usize,
+        argc: usize,
+    ) -> VmResult<CallOutcome> {
         match method {
             Value::Func(closure) => self.call_closure(closure, slot, argc, FrameKind::Call),
             Value::Native(id) => {
@@ -84,7 +103,12 @@ impl Vm {
 
     /// `stack[slot].name(args)`: fields holding functions, class methods, module members and the
     /// methods of built-in types.
-    pub(crate) fn call_method(&mut self, slot: usize, name: Handle<crate::object::Str>, argc: usize) -> VmResult<CallOutcome> {
+    pub(crate) fn call_method(
+        &mut self,
+        slot: usize,
+        name: Handle<crate::object::Str>,
+        argc: usize,
+    ) -> VmResult<CallOutcome> {
         let receiver = self.stack[slot];
         match receiver {
             Value::Instance(h) => {
@@ -93,7 +117,13 @@ impl Vm {
                     self.stack[slot] = field;
                     return self.call_value(slot, argc);
                 }
-                let method = self.heap.classes.get(instance.class).methods.get(&name).copied();
+                let method = self
+                    .heap
+                    .classes
+                    .get(instance.class)
+                    .methods
+                    .get(&name)
+                    .copied();
                 match method {
                     Some(method) => self.call_method_value(method, slot, argc),
                     None => Err(self.no_attribute(receiver, name)),
@@ -125,25 +155,56 @@ impl Vm {
     }
 
     pub(crate) fn no_attribute(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
-        raise("AttributeError", format!("{} has no field '{}'", self.type_name(receiver), self.heap.str(name)))
+        raise(
+            "AttributeError",
+            format!(
+                "{} has no field '{}'",
+                self.type_name(receiver),
+                self.heap.str(name)
+            ),
+        )
     }
 
     pub(crate) fn no_method(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
-        raise("AttributeError", format!("{} has no method '{}'", self.type_name(receiver), self.heap.str(name)))
+        raise(
+            "AttributeError",
+            format!(
+                "{} has no method '{}'",
+                self.type_name(receiver),
+                self.heap.str(name)
+            ),
+        )
     }
 
     /// A member of a module by name.
-    pub(crate) fn module_member(&self, id: u32, name: Handle<crate::object::Str>) -> VmResult<Value> {
+    pub(crate) fn module_member(
+        &self,
+        id: u32,
+        name: Handle<crate::object::Str>,
+    ) -> VmResult<Value> {
         let module = &self.modules[id as usize];
         let text = self.heap.str(name);
-        match module.scope.lookup(text).map(|slot| module.globals[slot as usize]) {
-            Some(Value::Undef) | None => Err(raise("AttributeError", format!("module '{}' has no member '{}'", module.name, text))),
+        match module
+            .scope
+            .lookup(text)
+            .map(|slot| module.globals[slot as usize])
+        {
+            Some(Value::Undef) | None => Err(raise(
+                "AttributeError",
+                format!("module '{}' has no member '{}'", module.name, text),
+            )),
             Some(value) => Ok(value),
         }
     }
 
     /// Binds positional arguments and pushes a frame for `closure`.
-    fn call_closure(&mut self, closure: Handle<Closure>, slot: usize, argc: usize, kind: FrameKind) -> VmResult<CallOutcome> {
+    fn call_closure(
+        &mut self,
+        closure: Handle<Closure>,
+        slot: usize,
+        argc: usize,
+        kind: FrameKind,
+    ) -> VmResult<CallOutcome> {
         let closure_obj = self.heap.closures.get(closure);
         let proto = closure_obj.proto.clone();
         let module = closure_obj.module;
@@ -154,12 +215,29 @@ impl Vm {
         self.push_frame(proto, Some(closure), slot, module, kind)
     }
 
-    pub(crate) fn push_frame(&mut self, proto: Rc<FnProto>, closure: Option<Handle<Closure>>, base: usize, module: u32, kind: FrameKind) -> VmResult<CallOutcome> {
+    pub(crate) fn push_frame(
+        &mut self,
+        proto: Rc<FnProto>,
+        closure: Option<Handle<Closure>>,
+        base: usize,
+        module: u32,
+        kind: FrameKind,
+    ) -> VmResult<CallOutcome> {
         if self.frames.len() >= self.max_frames {
-            return Err(raise("StackOverflow", format!("maximum call depth of {} exceeded", self.max_frames)));
+            return Err(raise(
+                "StackOverflow",
+                format!("maximum call depth of {} exceeded", self.max_frames),
+            ));
         }
         self.ensure_stack(base, proto.proto.n_regs as usize + 1);
-        self.frames.push(Frame { proto, closure, pc: 0, base, module, kind });
+        self.frames.push(Frame {
+            proto,
+            closure,
+            pc: 0,
+            base,
+            module,
+            kind,
+        });
         Ok(CallOutcome::Pushed)
     }
 
@@ -173,12 +251,19 @@ impl Vm {
         self.ensure_stack(slot, p.n_regs as usize + 1);
         for i in argc..fixed {
             if !p.has_default[i] {
-                return Err(type_error(format!("{}() missing argument '{}'", p.name, p.params[i])));
+                return Err(type_error(format!(
+                    "{}() missing argument '{}'",
+                    p.name, p.params[i]
+                )));
             }
             self.stack[slot + 1 + i] = Value::Undef;
         }
         if p.has_rest {
-            let extra: Vec<Value> = if argc > fixed { self.stack[slot + 1 + fixed..slot + 1 + argc].to_vec() } else { Vec::new() };
+            let extra: Vec<Value> = if argc > fixed {
+                self.stack[slot + 1 + fixed..slot + 1 + argc].to_vec()
+            } else {
+                Vec::new()
+            };
             let list = self.heap.alloc_list(extra);
             self.stack[slot + 1 + fixed] = list;
         }
@@ -220,9 +305,15 @@ impl Vm {
         let callee = method.unwrap_or(self.stack[slot]);
         let target = match callee {
             Value::Class(class) => {
-                let instance = self.heap.alloc_instance(Instance { class, fields: Vec::new() });
+                let instance = self.heap.alloc_instance(Instance {
+                    class,
+                    fields: Vec::new(),
+                });
                 self.stack[slot] = instance;
-                let init = self.heap.interned("init").and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                let init = self
+                    .heap
+                    .interned("init")
+                    .and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
                 match init {
                     Some(Value::Func(closure)) => Some((closure, FrameKind::Init)),
                     _ => None,
@@ -253,9 +344,19 @@ impl Vm {
     }
 
     /// Spread or named arguments to something that is not a closure: natives take positional only.
-    fn call_spread_native(&mut self, callee: Value, slot: usize, positional: &[Value], named: &[(std::rc::Rc<str>, Value)], with_self: bool) -> VmResult<CallOutcome> {
+    fn call_spread_native(
+        &mut self,
+        callee: Value,
+        slot: usize,
+        positional: &[Value],
+        named: &[(std::rc::Rc<str>, Value)],
+        with_self: bool,
+    ) -> VmResult<CallOutcome> {
         if let Some((name, _)) = named.first() {
-            return Err(type_error(format!("{}() got an unexpected argument '{name}'", self.display(callee))));
+            return Err(type_error(format!(
+                "{}() got an unexpected argument '{name}'",
+                self.display(callee)
+            )));
         }
         let argc = positional.len();
         self.ensure_stack(slot, argc + 2);
@@ -269,7 +370,12 @@ impl Vm {
     }
 
     /// Lays out parameters from positional and named arguments; missing defaults become `Undef`.
-    fn bind_named(&mut self, proto: &FnProto, positional: Vec<Value>, named: Vec<(std::rc::Rc<str>, Value)>) -> VmResult<Vec<Value>> {
+    fn bind_named(
+        &mut self,
+        proto: &FnProto,
+        positional: Vec<Value>,
+        named: Vec<(std::rc::Rc<str>, Value)>,
+    ) -> VmResult<Vec<Value>> {
         let p = &proto.proto;
         let fixed = p.params.len() - usize::from(p.has_rest);
         if positional.len() > fixed && !p.has_rest {
@@ -286,10 +392,16 @@ impl Vm {
         }
         for (name, value) in named {
             let Some(i) = p.params[..fixed].iter().position(|param| *param == name) else {
-                return Err(type_error(format!("{}() got an unexpected argument '{name}'", p.name)));
+                return Err(type_error(format!(
+                    "{}() got an unexpected argument '{name}'",
+                    p.name
+                )));
             };
             if args[i].is_some() {
-                return Err(type_error(format!("{}() got multiple values for argument '{name}'", p.name)));
+                return Err(type_error(format!(
+                    "{}() got multiple values for argument '{name}'",
+                    p.name
+                )));
             }
             args[i] = Some(value);
         }
@@ -298,7 +410,12 @@ impl Vm {
             match arg {
                 Some(v) => out.push(v),
                 None if p.has_default[i] => out.push(Value::Undef),
-                None => return Err(type_error(format!("{}() missing argument '{}'", p.name, p.params[i]))),
+                None => {
+                    return Err(type_error(format!(
+                        "{}() missing argument '{}'",
+                        p.name, p.params[i]
+                    )))
+                }
             }
         }
         if p.has_rest {

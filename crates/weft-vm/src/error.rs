@@ -29,7 +29,10 @@ pub type VmResult<T> = Result<T, Exc>;
 
 /// Creates an `Exc::Raise`.
 pub fn raise(kind: &str, message: impl Into<String>) -> Exc {
-    Exc::Raise { kind: Rc::from(kind), message: message.into() }
+    Exc::Raise {
+        kind: Rc::from(kind),
+        message: message.into(),
+    }
 }
 
 /// `TypeError` with a message.
@@ -46,7 +49,12 @@ impl Vm {
     /// Builds an error value, with the current stack trace.
     pub fn new_error(&mut self, kind: &str, message: &str) -> Value {
         let trace = self.trace();
-        self.heap.alloc_error(ErrorObj { kind: Rc::from(kind), message: Rc::from(message), trace, fields: Vec::new() })
+        self.heap.alloc_error(ErrorObj {
+            kind: Rc::from(kind),
+            message: Rc::from(message),
+            trace,
+            fields: Vec::new(),
+        })
     }
 
     /// Turns an `Exc` into the value that is thrown: new errors get the current trace; thrown error
@@ -73,7 +81,11 @@ impl Vm {
             .rev()
             .map(|frame| {
                 let proto = &frame.proto.proto;
-                format!("{} {}", proto.name, proto.location(frame.pc.saturating_sub(1)))
+                format!(
+                    "{} {}",
+                    proto.name,
+                    proto.location(frame.pc.saturating_sub(1))
+                )
             })
             .collect()
     }

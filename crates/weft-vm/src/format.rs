@@ -17,7 +17,11 @@ pub fn format_float(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: "1.2345e-7", "1e20".
     let sci = format!("{x:e}");
@@ -170,7 +174,13 @@ impl Vm {
             Value::Range(h) => {
                 let r = self.heap.ranges.get(h);
                 if r.step != 1 {
-                    let _ = write!(out, "range({}, {}, {})", r.start.unwrap_or(0), r.end.unwrap_or(0), r.step);
+                    let _ = write!(
+                        out,
+                        "range({}, {}, {})",
+                        r.start.unwrap_or(0),
+                        r.end.unwrap_or(0),
+                        r.step
+                    );
                 } else {
                     if let Some(start) = r.start {
                         let _ = write!(out, "{start}");

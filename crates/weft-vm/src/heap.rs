@@ -9,7 +9,9 @@
 
 use std::rc::Rc;
 
-use crate::object::{BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str};
+use crate::object::{
+    BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
+};
 use crate::value::{Handle, Value};
 use rustc_hash::FxHashMap;
 
@@ -23,7 +25,11 @@ pub struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { slots: Vec::new(), marks: Vec::new(), free: Vec::new() }
+        Slab {
+            slots: Vec::new(),
+            marks: Vec::new(),
+            free: Vec::new(),
+        }
     }
 }
 
@@ -283,7 +289,13 @@ impl Heap {
     /// Marks one value and pushes its children on the gray stack.
     fn mark_value(&mut self, value: Value, gray: &mut Vec<Value>) {
         match value {
-            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Native(_) | Value::Module(_) | Value::Undef => {}
+            Value::Nil
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Native(_)
+            | Value::Module(_)
+            | Value::Undef => {}
             Value::Str(h) => {
                 self.strings.mark(h);
             }

@@ -85,24 +85,30 @@ impl Vm {
                         self.stack[base + dst as usize] = consts[idx as usize];
                         Ok(())
                     }
-                    Op::GetGlobal { dst, slot } => match self.modules[module].globals[slot as usize] {
-                        Value::Undef => Err(self.undefined_global(module, slot)),
-                        value => {
-                            self.stack[base + dst as usize] = value;
-                            Ok(())
+                    Op::GetGlobal { dst, slot } => {
+                        match self.modules[module].globals[slot as usize] {
+                            Value::Undef => Err(self.undefined_global(module, slot)),
+                            value => {
+                                self.stack[base + dst as usize] = value;
+                                Ok(())
+                            }
                         }
-                    },
+                    }
                     Op::SetGlobal { src, slot } => {
-                        self.modules[module].globals[slot as usize] = self.stack[base + src as usize];
+                        self.modules[module].globals[slot as usize] =
+                            self.stack[base + src as usize];
                         Ok(())
                     }
-                    Op::AssignGlobal { src, slot } => match self.modules[module].globals[slot as usize] {
-                        Value::Undef => Err(self.undefined_global(module, slot)),
-                        _ => {
-                            self.modules[module].globals[slot as usize] = self.stack[base + src as usize];
-                            Ok(())
+                    Op::AssignGlobal { src, slot } => {
+                        match self.modules[module].globals[slot as usize] {
+                            Value::Undef => Err(self.undefined_global(module, slot)),
+                            _ => {
+                                self.modules[module].globals[slot as usize] =
+                                    self.stack[base + src as usize];
+                                Ok(())
+                            }
                         }
-                    },
+                    }
                     Op::NewCell { dst, src } => {
                         let cell = self.heap.alloc_cell(self.stack[base + src as usize]);
                         self.stack[base + dst as usize] = Value::Cell(cell);
@@ -141,18 +147,24 @@ impl Vm {
                             .captures
                             .iter()
                             .map(|capture| match *capture {
-                                weft_compiler::Capture::Local(reg) => match self.stack[base + reg as usize] {
-                                    Value::Cell(c) => c,
-                                    // Unreachable with a correct compiler; a fresh cell keeps the VM safe.
-                                    other => self.heap.alloc_cell(other),
-                                },
+                                weft_compiler::Capture::Local(reg) => {
+                                    match self.stack[base + reg as usize] {
+                                        Value::Cell(c) => c,
+                                        // Unreachable with a correct compiler; a fresh cell keeps the VM safe.
+                                        other => self.heap.alloc_cell(other),
+                                    }
+                                }
                                 weft_compiler::Capture::Upval(i) => {
                                     let c = closure.expect("upvalue capture inside a closure");
                                     self.heap.closures.get(c).upvals[i as usize]
                                 }
                             })
                             .collect();
-                        let value = self.heap.alloc_closure(Closure { proto: child, upvals, module: module as u32 });
+                        let value = self.heap.alloc_closure(Closure {
+                            proto: child,
+                            upvals,
+                            module: module as u32,
+                        });
                         self.stack[base + dst as usize] = value;
                         Ok(())
                     }
@@ -160,7 +172,9 @@ impl Vm {
                     Op::Sub { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Sub),
                     Op::Mul { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mul),
                     Op::Div { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Div),
-                    Op::FloorDiv { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::FloorDiv),
+                    Op::FloorDiv { dst, lhs, rhs } => {
+                        self.binary_op(base, dst, lhs, rhs, Arith::FloorDiv)
+                    }
                     Op::Mod { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mod),
                     Op::Pow { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Pow),
                     Op::AddInt { dst, src, imm } => match self.stack[base + src as usize] {
@@ -172,22 +186,36 @@ impl Vm {
                             None => Err(raise("OverflowError", "integer overflow")),
                         },
                         a => {
-                            let (op, b) = if imm < 0 { (Arith::Sub, Value::Int(-(imm as i64))) } else { (Arith::Add, Value::Int(imm as i64)) };
-                            self.arith(op, a, b).map(|v| self.stack[base + dst as usize] = v)
+                            let (op, b) = if imm < 0 {
+                                (Arith::Sub, Value::Int(-(imm as i64)))
+                            } else {
+                                (Arith::Add, Value::Int(imm as i64))
+                            };
+                            self.arith(op, a, b)
+                                .map(|v| self.stack[base + dst as usize] = v)
                         }
                     },
-                    Op::Neg { dst, src } => self.negate(self.stack[base + src as usize]).map(|v| self.stack[base + dst as usize] = v),
+                    Op::Neg { dst, src } => self
+                        .negate(self.stack[base + src as usize])
+                        .map(|v| self.stack[base + dst as usize] = v),
                     Op::Not { dst, src } => {
-                        self.stack[base + dst as usize] = Value::Bool(!self.stack[base + src as usize].truthy());
+                        self.stack[base + dst as usize] =
+                            Value::Bool(!self.stack[base + src as usize].truthy());
                         Ok(())
                     }
                     Op::Eq { dst, lhs, rhs } => {
-                        let eq = self.equal(self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+                        let eq = self.equal(
+                            self.stack[base + lhs as usize],
+                            self.stack[base + rhs as usize],
+                        );
                         self.stack[base + dst as usize] = Value::Bool(eq);
                         Ok(())
                     }
                     Op::Ne { dst, lhs, rhs } => {
-                        let eq = self.equal(self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+                        let eq = self.equal(
+                            self.stack[base + lhs as usize],
+                            self.stack[base + rhs as usize],
+                        );
                         self.stack[base + dst as usize] = Value::Bool(!eq);
                         Ok(())
                     }
@@ -222,7 +250,10 @@ impl Vm {
                         Ok(())
                     }
                     Op::JumpIfNotLt { lhs, rhs, offset } => {
-                        let less = match (self.stack[base + lhs as usize], self.stack[base + rhs as usize]) {
+                        let less = match (
+                            self.stack[base + lhs as usize],
+                            self.stack[base + rhs as usize],
+                        ) {
                             (Value::Int(a), Value::Int(b)) => Ok(a < b),
                             (a, b) => self.compare(a, b).map(|o| o.is_some_and(|o| o.is_lt())),
                         };
@@ -248,33 +279,60 @@ impl Vm {
                         }
                         Ok(())
                     }
-                    Op::ListExtend { list, src } => self.list_extend(self.stack[base + list as usize], self.stack[base + src as usize]),
+                    Op::ListExtend { list, src } => self.list_extend(
+                        self.stack[base + list as usize],
+                        self.stack[base + src as usize],
+                    ),
                     Op::NewMap { dst } => {
                         self.stack[base + dst as usize] = self.heap.alloc_map(Default::default());
                         Ok(())
                     }
                     Op::MapInsert { map, key, value } => {
-                        let (m, k, v) = (self.stack[base + map as usize], self.stack[base + key as usize], self.stack[base + value as usize]);
+                        let (m, k, v) = (
+                            self.stack[base + map as usize],
+                            self.stack[base + key as usize],
+                            self.stack[base + value as usize],
+                        );
                         self.set_index(m, k, v)
                     }
-                    Op::MapExtend { map, src } => self.map_extend(self.stack[base + map as usize], self.stack[base + src as usize]),
+                    Op::MapExtend { map, src } => self.map_extend(
+                        self.stack[base + map as usize],
+                        self.stack[base + src as usize],
+                    ),
                     Op::NewRange { dst, inclusive } => {
                         let r = base + dst as usize;
-                        self.new_range(self.stack[r], self.stack[r + 1], inclusive).map(|v| self.stack[r] = v)
+                        self.new_range(self.stack[r], self.stack[r + 1], inclusive)
+                            .map(|v| self.stack[r] = v)
                     }
                     Op::GetField { dst, obj, name } => {
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("field name constant") };
-                        self.get_field(self.stack[base + obj as usize], name).map(|v| self.stack[base + dst as usize] = v)
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("field name constant")
+                        };
+                        self.get_field(self.stack[base + obj as usize], name)
+                            .map(|v| self.stack[base + dst as usize] = v)
                     }
                     Op::SetField { obj, name, src } => {
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("field name constant") };
-                        self.set_field(self.stack[base + obj as usize], name, self.stack[base + src as usize])
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("field name constant")
+                        };
+                        self.set_field(
+                            self.stack[base + obj as usize],
+                            name,
+                            self.stack[base + src as usize],
+                        )
                     }
-                    Op::GetIndex { dst, obj, index } => {
-                        self.get_index(self.stack[base + obj as usize], self.stack[base + index as usize]).map(|v| self.stack[base + dst as usize] = v)
-                    }
+                    Op::GetIndex { dst, obj, index } => self
+                        .get_index(
+                            self.stack[base + obj as usize],
+                            self.stack[base + index as usize],
+                        )
+                        .map(|v| self.stack[base + dst as usize] = v),
                     Op::SetIndex { obj, index, src } => {
-                        let (o, i, v) = (self.stack[base + obj as usize], self.stack[base + index as usize], self.stack[base + src as usize]);
+                        let (o, i, v) = (
+                            self.stack[base + obj as usize],
+                            self.stack[base + index as usize],
+                            self.stack[base + src as usize],
+                        );
                         self.set_index(o, i, v)
                     }
                     Op::Call { func, argc } => {
@@ -286,10 +344,16 @@ impl Vm {
                             Err(e) => Err(e),
                         }
                     }
-                    Op::CallMethod { base: b, name, argc } => {
+                    Op::CallMethod {
+                        base: b,
+                        name,
+                        argc,
+                    } => {
                         self.save_pc(pc);
                         self.maybe_collect();
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("method name constant") };
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("method name constant")
+                        };
                         match self.call_method(base + b as usize, name, argc as usize) {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
@@ -308,9 +372,14 @@ impl Vm {
                     Op::CallMethodEx { base: b, name } => {
                         self.save_pc(pc);
                         self.maybe_collect();
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("method name constant") };
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("method name constant")
+                        };
                         let slot = base + b as usize;
-                        match self.resolve_method(self.stack[slot], name).and_then(|m| self.call_ex(slot, Some(m))) {
+                        match self
+                            .resolve_method(self.stack[slot], name)
+                            .and_then(|m| self.call_ex(slot, Some(m)))
+                        {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
                             Err(e) => Err(e),
@@ -327,7 +396,11 @@ impl Vm {
                     Op::Rethrow { src } => Err(Exc::Throw(self.stack[base + src as usize])),
                     Op::TryBegin { err, offset } => {
                         let catch_pc = (pc as i64 + offset as i64) as usize;
-                        self.handlers.push(Handler { depth: self.frames.len(), catch_pc, slot: base + err as usize });
+                        self.handlers.push(Handler {
+                            depth: self.frames.len(),
+                            catch_pc,
+                            slot: base + err as usize,
+                        });
                         Ok(())
                     }
                     Op::TryEnd => {
@@ -336,10 +409,11 @@ impl Vm {
                     }
                     Op::IterInit { iter, src } => {
                         let slot = base + iter as usize;
-                        self.iter_init(self.stack[base + src as usize]).map(|(state, index)| {
-                            self.stack[slot] = state;
-                            self.stack[slot + 1] = index;
-                        })
+                        self.iter_init(self.stack[base + src as usize])
+                            .map(|(state, index)| {
+                                self.stack[slot] = state;
+                                self.stack[slot + 1] = index;
+                            })
                     }
                     Op::IterNext { iter, dst, offset } => {
                         let slot = base + iter as usize;
@@ -349,7 +423,12 @@ impl Vm {
                         }
                         Ok(())
                     }
-                    Op::TestList { src, count, rest, offset } => {
+                    Op::TestList {
+                        src,
+                        count,
+                        rest,
+                        offset,
+                    } => {
                         let ok = match self.stack[base + src as usize] {
                             Value::List(l) => {
                                 let len = self.heap.lists.get(l).len();
@@ -366,7 +445,9 @@ impl Vm {
                         }
                         Ok(())
                     }
-                    Op::CheckList { src, count, rest } => self.check_list(self.stack[base + src as usize], count as usize, rest),
+                    Op::CheckList { src, count, rest } => {
+                        self.check_list(self.stack[base + src as usize], count as usize, rest)
+                    }
                     Op::TestMapKey { src, key, offset } => {
                         let found = match (self.stack[base + src as usize], consts[key as usize]) {
                             (Value::Map(m), Value::Str(k)) => {
@@ -380,11 +461,19 @@ impl Vm {
                         }
                         Ok(())
                     }
-                    Op::SliceRest { dst, src, from, from_end } => {
+                    Op::SliceRest {
+                        dst,
+                        src,
+                        from,
+                        from_end,
+                    } => {
                         if let Value::List(l) = self.stack[base + src as usize] {
                             let items = self.heap.lists.get(l);
                             let end = items.len().saturating_sub(from_end as usize);
-                            let rest = items.get(from as usize..end).map(<[Value]>::to_vec).unwrap_or_default();
+                            let rest = items
+                                .get(from as usize..end)
+                                .map(<[Value]>::to_vec)
+                                .unwrap_or_default();
                             self.stack[base + dst as usize] = self.heap.alloc_list(rest);
                         }
                         Ok(())
@@ -403,7 +492,9 @@ impl Vm {
                     }
                     Op::Import { dst, name } => {
                         self.save_pc(pc);
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("import name constant") };
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("import name constant")
+                        };
                         match self.import(base + dst as usize, name) {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
@@ -411,9 +502,12 @@ impl Vm {
                         }
                     }
                     Op::NewClass { dst, name, count } => {
-                        let Value::Str(name) = consts[name as usize] else { unreachable!("class name constant") };
+                        let Value::Str(name) = consts[name as usize] else {
+                            unreachable!("class name constant")
+                        };
                         let first = base + dst as usize + 1;
-                        let methods: Vec<Value> = self.stack[first..first + count as usize].to_vec();
+                        let methods: Vec<Value> =
+                            self.stack[first..first + count as usize].to_vec();
                         self.stack[base + dst as usize] = self.new_class(name, &methods);
                         Ok(())
                     }
@@ -451,7 +545,11 @@ impl Vm {
     /// Pops the top frame and delivers its result; returns the program's result when it was the last.
     fn return_from_frame(&mut self, value: Value) -> Option<Value> {
         let frame = self.frames.pop().expect("returning frame");
-        while self.handlers.last().is_some_and(|h| h.depth > self.frames.len()) {
+        while self
+            .handlers
+            .last()
+            .is_some_and(|h| h.depth > self.frames.len())
+        {
             self.handlers.pop();
         }
         let result = match frame.kind {
@@ -468,7 +566,10 @@ impl Vm {
 
     #[inline]
     fn binary_op(&mut self, base: usize, dst: u8, lhs: u8, rhs: u8, op: Arith) -> VmResult<()> {
-        let (a, b) = (self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+        let (a, b) = (
+            self.stack[base + lhs as usize],
+            self.stack[base + rhs as usize],
+        );
         // Fast paths for int arithmetic that cannot fail.
         let fast = match (op, a, b) {
             (Arith::Add, Value::Int(x), Value::Int(y)) => x.checked_add(y).map(Value::Int),
@@ -487,8 +588,18 @@ impl Vm {
     }
 
     #[inline]
-    fn compare_op(&mut self, base: usize, dst: u8, lhs: u8, rhs: u8, test: fn(std::cmp::Ordering) -> bool) -> VmResult<()> {
-        let (a, b) = (self.stack[base + lhs as usize], self.stack[base + rhs as usize]);
+    fn compare_op(
+        &mut self,
+        base: usize,
+        dst: u8,
+        lhs: u8,
+        rhs: u8,
+        test: fn(std::cmp::Ordering) -> bool,
+    ) -> VmResult<()> {
+        let (a, b) = (
+            self.stack[base + lhs as usize],
+            self.stack[base + rhs as usize],
+        );
         let result = match (a, b) {
             (Value::Int(x), Value::Int(y)) => test(x.cmp(&y)),
             _ => self.compare(a, b)?.is_some_and(test),
@@ -501,9 +612,17 @@ impl Vm {
         let bound = |v: Value, vm: &Vm| match v {
             Value::Nil => Ok(None),
             Value::Int(i) => Ok(Some(i)),
-            other => Err(crate::error::type_error(format!("range bounds must be int, not {}", vm.type_name(other)))),
+            other => Err(crate::error::type_error(format!(
+                "range bounds must be int, not {}",
+                vm.type_name(other)
+            ))),
         };
-        let range = RangeObj { start: bound(start, self)?, end: bound(end, self)?, inclusive, step: 1 };
+        let range = RangeObj {
+            start: bound(start, self)?,
+            end: bound(end, self)?,
+            inclusive,
+            step: 1,
+        };
         Ok(self.heap.alloc_range(range))
     }
 }

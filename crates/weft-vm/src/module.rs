@@ -20,12 +20,14 @@ impl Vm {
             return Err(raise("ImportError", format!("unknown module '{text}'")));
         }
         let path = self.current_dir().join(&text);
-        let canonical = std::fs::canonicalize(&path).map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
+        let canonical = std::fs::canonicalize(&path)
+            .map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
         if let Some(&id) = self.file_modules.get(&canonical) {
             self.stack[slot] = Value::Module(id);
             return Ok(CallOutcome::Done);
         }
-        let source = std::fs::read_to_string(&canonical).map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
+        let source = std::fs::read_to_string(&canonical)
+            .map_err(|e| raise("IOError", format!("cannot import '{text}': {e}")))?;
         let shown = path.to_string_lossy().trim_start_matches("./").to_string();
         let file = SourceFile::new(shown.clone(), source);
         let module = self.new_module(&shown);
@@ -35,7 +37,10 @@ impl Vm {
             Ok(main) => self.push_frame(main, None, slot, module, FrameKind::ModuleInit(module)),
             Err(diags) => {
                 let rendered: String = diags.iter().map(|d| d.render(&file)).collect();
-                Err(raise("ImportError", format!("cannot compile '{text}':\n{}", rendered.trim_end())))
+                Err(raise(
+                    "ImportError",
+                    format!("cannot compile '{text}':\n{}", rendered.trim_end()),
+                ))
             }
         }
     }

@@ -84,8 +84,14 @@ impl RangeObj {
 
     /// Number of values produced when iterated.
     pub fn len(&self) -> i64 {
-        let (Some(start), Some(end)) = (self.start, self.exclusive_end()) else { return 0 };
-        let span = if self.step > 0 { end.saturating_sub(start) } else { start.saturating_sub(end) };
+        let (Some(start), Some(end)) = (self.start, self.exclusive_end()) else {
+            return 0;
+        };
+        let span = if self.step > 0 {
+            end.saturating_sub(start)
+        } else {
+            start.saturating_sub(end)
+        };
         if span <= 0 {
             0
         } else {

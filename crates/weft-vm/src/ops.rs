@@ -66,14 +66,22 @@ pub fn int_arith(op: Arith, a: i64, b: i64) -> VmResult<Value> {
                 return Err(zero_division());
             }
             let q = a.checked_div(b).ok_or_else(overflow)?;
-            Some(if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q })
+            Some(if (a % b != 0) && ((a < 0) != (b < 0)) {
+                q - 1
+            } else {
+                q
+            })
         }
         Arith::Mod => {
             if b == 0 {
                 return Err(zero_division());
             }
             let r = a.checked_rem(b).unwrap_or(0);
-            Some(if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r })
+            Some(if r != 0 && ((r < 0) != (b < 0)) {
+                r + b
+            } else {
+                r
+            })
         }
         Arith::Pow => {
             if b < 0 {
@@ -158,7 +166,10 @@ impl Vm {
         match v {
             Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(overflow),
             Value::Float(f) => Ok(Value::Float(-f)),
-            _ => Err(type_error(format!("bad operand type for unary -: {}", self.type_name(v)))),
+            _ => Err(type_error(format!(
+                "bad operand type for unary -: {}",
+                self.type_name(v)
+            ))),
         }
     }
 
@@ -171,7 +182,11 @@ impl Vm {
             (Value::Float(x), Value::Int(y)) => Ok(x.partial_cmp(&(y as f64))),
             (Value::Float(x), Value::Float(y)) => Ok(x.partial_cmp(&y)),
             (Value::Str(x), Value::Str(y)) => Ok(Some(self.heap.str(x).cmp(self.heap.str(y)))),
-            _ => Err(type_error(format!("cannot compare {} and {}", self.type_name(a), self.type_name(b)))),
+            _ => Err(type_error(format!(
+                "cannot compare {} and {}",
+                self.type_name(a),
+                self.type_name(b)
+            ))),
         }
     }
 
@@ -199,7 +214,11 @@ impl Vm {
                     return false;
                 }
                 let (xs, ys) = (self.heap.lists.get(x), self.heap.lists.get(y));
-                xs.len() == ys.len() && xs.iter().zip(ys).all(|(p, q)| self.equal_depth(*p, *q, depth + 1))
+                xs.len() == ys.len()
+                    && xs
+                        .iter()
+                        .zip(ys)
+                        .all(|(p, q)| self.equal_depth(*p, *q, depth + 1))
             }
             (Value::Map(x), Value::Map(y)) => {
                 if x == y {
@@ -209,14 +228,21 @@ impl Vm {
                     return false;
                 }
                 let (xs, ys) = (self.heap.maps.get(x), self.heap.maps.get(y));
-                xs.len() == ys.len() && xs.iter().all(|(k, v)| ys.get(k).is_some_and(|w| self.equal_depth(*v, *w, depth + 1)))
+                xs.len() == ys.len()
+                    && xs.iter().all(|(k, v)| {
+                        ys.get(k)
+                            .is_some_and(|w| self.equal_depth(*v, *w, depth + 1))
+                    })
             }
-            (Value::Range(x), Value::Range(y)) => self.heap.ranges.get(x) == self.heap.ranges.get(y),
+            (Value::Range(x), Value::Range(y)) => {
+                self.heap.ranges.get(x) == self.heap.ranges.get(y)
+            }
             (Value::Func(x), Value::Func(y)) => x == y,
             (Value::Native(x), Value::Native(y)) => x == y,
             (Value::Bound(x), Value::Bound(y)) => {
                 let (p, q) = (self.heap.bounds.get(x), self.heap.bounds.get(y));
-                self.equal_depth(p.receiver, q.receiver, depth + 1) && self.equal_depth(p.method, q.method, depth + 1)
+                self.equal_depth(p.receiver, q.receiver, depth + 1)
+                    && self.equal_depth(p.method, q.method, depth + 1)
             }
             (Value::Class(x), Value::Class(y)) => x == y,
             (Value::Instance(x), Value::Instance(y)) => x == y,
@@ -240,7 +266,12 @@ impl Vm {
                 }
             }
             Value::Str(h) => Key::Str(self.heap.str(h).clone()),
-            _ => return Err(type_error(format!("unhashable map key: {}", self.type_name(v)))),
+            _ => {
+                return Err(type_error(format!(
+                    "unhashable map key: {}",
+                    self.type_name(v)
+                )))
+            }
         })
     }
 

@@ -7,7 +7,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::object::{BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str};
+use crate::object::{
+    BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
+};
 
 /// A typed index into the heap slab holding `T`.
 pub struct Handle<T> {
@@ -18,7 +20,10 @@ pub struct Handle<T> {
 impl<T> Handle<T> {
     /// Wraps a slab index.
     pub(crate) fn new(index: u32) -> Handle<T> {
-        Handle { index, marker: PhantomData }
+        Handle {
+            index,
+            marker: PhantomData,
+        }
     }
 
     /// The slab index.

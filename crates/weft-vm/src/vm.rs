@@ -224,7 +224,11 @@ impl Vm {
             globals.push(value);
         }
         let id = self.modules.len() as ModuleId;
-        self.modules.push(Module { name: name.to_string(), globals, scope });
+        self.modules.push(Module {
+            name: name.to_string(),
+            globals,
+            scope,
+        });
         self.std_modules.insert(name.to_string(), id);
         id
     }
@@ -232,12 +236,21 @@ impl Vm {
     /// Creates an empty module (a script, a file module or the REPL's).
     pub fn new_module(&mut self, name: &str) -> ModuleId {
         let id = self.modules.len() as ModuleId;
-        self.modules.push(Module { name: name.to_string(), globals: Vec::new(), scope: ModuleScope::default() });
+        self.modules.push(Module {
+            name: name.to_string(),
+            globals: Vec::new(),
+            scope: ModuleScope::default(),
+        });
         id
     }
 
     /// Parses and compiles `source` into `module`; on failure returns every diagnostic.
-    pub fn compile(&mut self, module: ModuleId, file: Rc<SourceFile>, return_last: bool) -> Result<Rc<FnProto>, Vec<Diagnostic>> {
+    pub fn compile(
+        &mut self,
+        module: ModuleId,
+        file: Rc<SourceFile>,
+        return_last: bool,
+    ) -> Result<Rc<FnProto>, Vec<Diagnostic>> {
         let (program, diags) = weft_syntax::parse(&file.text);
         if !diags.is_empty() {
             return Err(diags);
@@ -269,8 +282,16 @@ impl Vm {
                 Constant::Str(s) => Value::Str(self.heap.intern(s)),
             })
             .collect();
-        let children = proto.protos.iter().map(|p| self.load_proto(p.clone())).collect();
-        let loaded = Rc::new(FnProto { proto, consts, children });
+        let children = proto
+            .protos
+            .iter()
+            .map(|p| self.load_proto(p.clone()))
+            .collect();
+        let loaded = Rc::new(FnProto {
+            proto,
+            consts,
+            children,
+        });
         self.protos.push(loaded.clone());
         loaded
     }
@@ -282,7 +303,14 @@ impl Vm {
         self.handlers.clear();
         let n_regs = main.proto.n_regs as usize;
         self.stack.resize(n_regs.max(1), Value::Nil);
-        self.frames.push(Frame { proto: main, closure: None, pc: 0, base: 0, module, kind: FrameKind::Call });
+        self.frames.push(Frame {
+            proto: main,
+            closure: None,
+            pc: 0,
+            base: 0,
+            module,
+            kind: FrameKind::Call,
+        });
     }
 
     /// Runs a whole source text as the main module and returns its halt (running to completion).
@@ -309,8 +337,15 @@ impl Vm {
 
     /// Directory that relative imports of the running function resolve against.
     pub(crate) fn current_dir(&self) -> PathBuf {
-        let name = self.frames.last().map(|f| f.proto.proto.file.name.clone()).unwrap_or_default();
-        Path::new(&name).parent().map(Path::to_path_buf).unwrap_or_default()
+        let name = self
+            .frames
+            .last()
+            .map(|f| f.proto.proto.file.name.clone())
+            .unwrap_or_default();
+        Path::new(&name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 
     /// Collects garbage if the heap asks for it. Only call at a safe point: every live value must be

@@ -1,0 +1,90 @@
+//! End-to-end tests of the `weft` command: exit codes, diagnostics and disassembly snapshots.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn weft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .output()
+        .expect("weft runs")
+}
+
+/// Writes `source` to a fresh temp file named `name` and returns its path.
+fn temp_file(name: &str, source: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "weft-cli-{}-{}",
+        std::process::id(),
+        name.replace('.', "_")
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("write temp file");
+    path
+}
+
+fn stderr_with_path_hidden(output: &Output, path: &std::path::Path) -> String {
+    String::from_utf8_lossy(&output.stderr).replace(&*path.to_string_lossy(), "FILE")
+}
+
+#[test]
+fn check_reports_every_error_with_caret_and_exit_65() {
+    let path = temp_file(
+        "bad.weft",
+        "let x = 1 +\nlet = 3\nlet y = [1, 2\nfn f(a,, b) { a }\nlet ok = @\nprint(ok)\n",
+    );
+    let output = weft(&["check", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(65));
+    insta::assert_snapshot!("check_errors", stderr_with_path_hidden(&output, &path));
+}
+
+#[test]
+fn compile_error_in_run_exits_65() {
+    let path = temp_file("const.weft", "const LIMIT = 10\nLIMIT = 11\n");
+    let output = weft(&["run", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(65));
+    insta::assert_snapshot!("const_assignment", stderr_with_path_hidden(&output, &path));
+}
+
+#[test]
+fn uncaught_error_prints_kind_message_and_trace_and_exits_70() {
+    let path = temp_file(
+        "trace.weft",
+        "fn inner(xs) {\n  xs[10]\n}\nfn outer() { inner([1, 2]) }\nouter()\n",
+    );
+    let output = weft(&["run", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(70));
+    insta::assert_snapshot!("uncaught_trace", stderr_with_path_hidden(&output, &path));
+}
+
+#[test]
+fn disasm_shows_every_function() {
+    let path = temp_file(
+        "dis.weft",
+        "fn add(a, b = 1) { a + b }\nlet f = |x| add(x) * 2\nprint(f(3))\n",
+    );
+    let output = weft(&["disasm", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    insta::assert_snapshot!("disasm", text);
+}
+
+#[test]
+fn missing_file_and_bad_usage_have_their_exit_codes() {
+    let output = weft(&["run", "/definitely/not/here.weft"]);
+    assert_eq!(output.status.code(), Some(66));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .starts_with("error: cannot read '/definitely/not/here.weft'"));
+    let output = weft(&["frobnicate"]);
+    assert_eq!(output.status.code(), Some(64));
+}
+
+#[test]
+fn os_args_reach_the_program() {
+    let path = temp_file("args.weft", "import os\nprint(os.args)\n");
+    let output = weft(&["run", path.to_str().unwrap(), "a", "--flag", "3"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "[\"a\", \"--flag\", \"3\"]\n"
+    );
+}
