@@ -36,13 +36,20 @@ pub struct Stmt {
 #[derive(Clone, Debug, PartialEq)]
 pub enum StmtKind {
     /// `let pattern = value` or `const NAME = value` (`is_const`); `let x` alone binds nil (`value: None`).
-    Let { pattern: Pattern, value: Option<Expr>, is_const: bool },
+    Let {
+        pattern: Pattern,
+        value: Option<Expr>,
+        is_const: bool,
+    },
     /// A named function declaration `fn name(params) { body }` (or `async fn`).
     Fn(Rc<FnDecl>),
     /// `class Name { fn init(..) {..} fn method(..) {..} }`.
     Class(Rc<ClassDecl>),
     /// `import fs`, `import json as j`, `import "./util.weft" as util`.
-    Import { source: ImportSource, alias: Option<Name> },
+    Import {
+        source: ImportSource,
+        alias: Option<Name>,
+    },
     /// An expression evaluated for its effect (and, as the last statement of a block, its value).
     Expr(Expr),
 }
@@ -135,15 +142,31 @@ pub enum ExprKind {
     /// `{"a": 1, b: 2, ..other}`.
     Map(Vec<MapItem>),
     /// `a..b`, `a..=b`, and the open forms `..b`, `a..`, `..` (used in slices).
-    Range { start: Option<Box<Expr>>, end: Option<Box<Expr>>, inclusive: bool },
+    Range {
+        start: Option<Box<Expr>>,
+        end: Option<Box<Expr>>,
+        inclusive: bool,
+    },
     /// `-x`, `not x`.
     Unary { op: UnaryOp, expr: Box<Expr> },
     /// Arithmetic and comparison operators.
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// Short-circuit `and` / `or`.
-    Logical { op: LogicalOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Logical {
+        op: LogicalOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     /// `target = value` or a compound `target += value` (`op: Some(Add)`); the value of the expression is nil.
-    Assign { target: Box<Expr>, op: Option<BinOp>, value: Box<Expr> },
+    Assign {
+        target: Box<Expr>,
+        op: Option<BinOp>,
+        value: Box<Expr>,
+    },
     /// `callee(args)`. A callee of kind `Field` is a method call.
     Call { callee: Box<Expr>, args: Vec<Arg> },
     /// `object.name`.
@@ -155,11 +178,19 @@ pub enum ExprKind {
     /// `{ ... }` in statement position, after `=>` or as a closure body.
     Block(Block),
     /// `if cond { } else if .. { } else { }`; `else_` is a `Block` or another `If` expression.
-    If { cond: Box<Expr>, then: Block, else_: Option<Box<Expr>> },
+    If {
+        cond: Box<Expr>,
+        then: Block,
+        else_: Option<Box<Expr>>,
+    },
     /// `while cond { body }`; value nil.
     While { cond: Box<Expr>, body: Block },
     /// `for pattern in iterable { body }`; value nil.
-    For { pattern: Pattern, iterable: Box<Expr>, body: Block },
+    For {
+        pattern: Pattern,
+        iterable: Box<Expr>,
+        body: Block,
+    },
     /// `break`.
     Break,
     /// `continue`.
@@ -169,9 +200,16 @@ pub enum ExprKind {
     /// `throw value`.
     Throw(Box<Expr>),
     /// `match subject { arms }`.
-    Match { subject: Box<Expr>, arms: Vec<MatchArm> },
+    Match {
+        subject: Box<Expr>,
+        arms: Vec<MatchArm>,
+    },
     /// `try { } catch e if guard { } ... finally { }`; at least one catch or a finally.
-    Try { body: Block, catches: Vec<CatchClause>, finally: Option<Block> },
+    Try {
+        body: Block,
+        catches: Vec<CatchClause>,
+        finally: Option<Block>,
+    },
     /// `spawn expr` or `spawn { block }` (the block is an `ExprKind::Block`).
     Spawn(Box<Expr>),
     /// `await expr`.
@@ -311,7 +349,11 @@ pub enum PatternKind {
     Literal(Box<Expr>),
     /// `[p1, p2, ..rest, p3]`: a list of exactly the fixed elements (at least, with a rest).
     /// `rest` is `Some(None)` for a bare `..`, `Some(Some(name))` for `..name`.
-    List { before: Vec<Pattern>, rest: Option<Option<Name>>, after: Vec<Pattern> },
+    List {
+        before: Vec<Pattern>,
+        rest: Option<Option<Name>>,
+        after: Vec<Pattern>,
+    },
     /// `{name, age: a, "key": p}`: the map has every key and each value matches (subset match).
     /// A shorthand `{name}` is the entry `("name", Bind(name))`.
     Map(Vec<(Rc<str>, Pattern)>),

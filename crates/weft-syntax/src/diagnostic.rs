@@ -17,7 +17,10 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// Creates a diagnostic.
     pub fn new(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { span, message: message.into() }
+        Diagnostic {
+            span,
+            message: message.into(),
+        }
     }
 
     /// Renders the diagnostic: header line, the source line, and a caret line under the span.
@@ -27,8 +30,16 @@ impl Diagnostic {
         let gutter = line.to_string();
         let pad = " ".repeat(gutter.len());
         let (end_line, end_col) = file.line_col(self.span.end.max(self.span.start));
-        let width = if end_line == line && end_col > col { (end_col - col) as usize } else { 1 };
-        let indent: String = text.chars().take(col as usize - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let width = if end_line == line && end_col > col {
+            (end_col - col) as usize
+        } else {
+            1
+        };
+        let indent: String = text
+            .chars()
+            .take(col as usize - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
         format!(
             "{}:{}:{}: error: {}\n{pad} |\n{gutter} | {text}\n{pad} | {indent}{}\n",
             file.name,

@@ -10,6 +10,10 @@
 //!   `=>`, `->` (see [`TokenKind::continues_line`]);
 //! - when the next line starts with `.` (a method chain).
 //!
+//! One recovery rule: a line that starts with `let`, `const`, `fn`, `class` or `import` closes any
+//! `(` or `[` still open, since those keywords cannot occur inside them; the parser then reports the
+//! missing bracket and carries on with the declaration.
+//!
 //! Blank lines and comment-only lines produce nothing; a block comment that spans lines counts as a line
 //! break.
 //!
@@ -88,7 +92,11 @@ pub fn is_incomplete(source: &str) -> bool {
     if !open.is_empty() {
         return true;
     }
-    let last = lexed.tokens.iter().rev().find(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::Eof));
+    let last = lexed
+        .tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t.kind, TokenKind::Newline | TokenKind::Eof));
     last.is_some_and(|t| t.kind.continues_line())
 }
 
@@ -97,7 +105,12 @@ pub(crate) fn lex_source(source: &str) -> Lexed {
     let mut lexer = Lexer::new(source);
     lexer.run();
     let (tokens, newline_before) = apply_layout(lexer.tokens);
-    Lexed { tokens, newline_before, diagnostics: lexer.diagnostics, unterminated: lexer.unterminated }
+    Lexed {
+        tokens,
+        newline_before,
+        diagnostics: lexer.diagnostics,
+        unterminated: lexer.unterminated,
+    }
 }
 
 /// A token before layout, with the position of the first line break between it and the previous token.
@@ -203,7 +216,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.src.get(self.pos..).and_then(|rest| rest.chars().next())
+        self.src
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
     }
 
     fn byte_at(&self, offset: usize) -> Option<u8> {
@@ -216,11 +231,18 @@ impl<'a> Lexer<'a> {
 
     fn push(&mut self, kind: TokenKind, start: usize, end: usize) {
         let newline_before = self.pending_newline.take();
-        self.tokens.push(RawToken { token: Token { kind, span: span(start, end) }, newline_before });
+        self.tokens.push(RawToken {
+            token: Token {
+                kind,
+                span: span(start, end),
+            },
+            newline_before,
+        });
     }
 
     fn error(&mut self, start: usize, end: usize, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::new(span(start, end), message));
+        self.diagnostics
+            .push(Diagnostic::new(span(start, end), message));
     }
 
     fn note_newline(&mut self, at: usize) {
@@ -289,23 +311,38 @@ impl<'a> Lexer<'a> {
 
     /// Decides whether the `//` at the current position is floor division (see the module docs).
     fn is_floor_division(&self) -> bool {
-        let Some(prev) = self.tokens.last() else { return false };
+        let Some(prev) = self.tokens.last() else {
+            return false;
+        };
         if self.pending_newline.is_some() || !prev.token.kind.ends_operand() {
             return false;
         }
-        let before = self.src.as_bytes()[..self.pos].iter().rev().take_while(|&&b| b == b' ' || b == b'\t').count();
+        let before = self.src.as_bytes()[..self.pos]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
         let after_slashes = self.src.get(self.pos + 2..).unwrap_or("");
         if after_slashes.starts_with('=') {
             return before <= 1;
         }
-        let after = after_slashes.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+        let after = after_slashes
+            .bytes()
+            .take_while(|&b| b == b' ' || b == b'\t')
+            .count();
         if before > 1 || before != after {
             return false;
         }
         let operand = &after_slashes[after..];
-        let Some(first) = operand.chars().next() else { return false };
+        let Some(first) = operand.chars().next() else {
+            return false;
+        };
         if is_ident_start(first) {
-            let word_len: usize = operand.chars().take_while(|&c| is_xid_continue(c)).map(char::len_utf8).sum();
+            let word_len: usize = operand
+                .chars()
+                .take_while(|&c| is_xid_continue(c))
+                .map(char::len_utf8)
+                .sum();
             return !operand[word_len..].starts_with(':');
         }
         first.is_ascii_digit() || matches!(first, '(' | '[' | '-' | '"')
@@ -368,20 +405,31 @@ impl<'a> Lexer<'a> {
                 || c == '"'
                 || c == '{'
                 || c == '}'
-                || PUNCTUATION.iter().any(|(text, _)| self.rest().starts_with(text));
+                || PUNCTUATION
+                    .iter()
+                    .any(|(text, _)| self.rest().starts_with(text));
             if known {
                 break;
             }
             self.pos += c.len_utf8();
         }
         let shown: String = first.escape_debug().collect();
-        self.error(start, start + first.len_utf8(), format!("unexpected character '{shown}'"));
+        self.error(
+            start,
+            start + first.len_utf8(),
+            format!("unexpected character '{shown}'"),
+        );
         self.push(TokenKind::Error, start, self.pos);
     }
 
     fn lex_ident(&mut self) {
         let start = self.pos;
-        let len: usize = self.rest().chars().take_while(|&c| is_xid_continue(c)).map(char::len_utf8).sum();
+        let len: usize = self
+            .rest()
+            .chars()
+            .take_while(|&c| is_xid_continue(c))
+            .map(char::len_utf8)
+            .sum();
         // The first character is an identifier start, so `len` is at least its length.
         self.pos += len.max(1);
         let text = self.src.get(start..self.pos).unwrap_or("");
@@ -392,14 +440,20 @@ impl<'a> Lexer<'a> {
     /// Consumes `[0-9a-zA-Z_]*` and returns it.
     fn take_alnum(&mut self) -> &'a str {
         let start = self.pos;
-        while self.byte_at(self.pos).is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        while self
+            .byte_at(self.pos)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             self.pos += 1;
         }
         &self.src[start..self.pos]
     }
 
     fn take_digits(&mut self) {
-        while self.byte_at(self.pos).is_some_and(|b| b.is_ascii_digit() || b == b'_') {
+        while self
+            .byte_at(self.pos)
+            .is_some_and(|b| b.is_ascii_digit() || b == b'_')
+        {
             self.pos += 1;
         }
     }
@@ -412,9 +466,18 @@ impl<'a> Lexer<'a> {
             (Some(b'0'), Some(b'o' | b'O')) => 8,
             _ => 10,
         };
-        let kind = if radix == 10 { self.lex_decimal() } else { self.lex_radix(radix) };
+        let kind = if radix == 10 {
+            self.lex_decimal()
+        } else {
+            self.lex_radix(radix)
+        };
         // A number glued to letters (`12abc`, `1.5x`) is one bad literal rather than two tokens.
-        let glued: usize = self.rest().chars().take_while(|&c| is_xid_continue(c)).map(char::len_utf8).sum();
+        let glued: usize = self
+            .rest()
+            .chars()
+            .take_while(|&c| is_xid_continue(c))
+            .map(char::len_utf8)
+            .sum();
         let kind = match kind {
             Some(_) if glued > 0 => {
                 self.pos += glued;
@@ -451,20 +514,30 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         self.take_digits();
         let mut is_float = false;
-        if self.byte_at(self.pos) == Some(b'.') && self.byte_at(self.pos + 1).is_some_and(|b| b.is_ascii_digit()) {
+        if self.byte_at(self.pos) == Some(b'.')
+            && self
+                .byte_at(self.pos + 1)
+                .is_some_and(|b| b.is_ascii_digit())
+        {
             is_float = true;
             self.pos += 1;
             self.take_digits();
         }
         if matches!(self.byte_at(self.pos), Some(b'e' | b'E')) {
             let sign = usize::from(matches!(self.byte_at(self.pos + 1), Some(b'+' | b'-')));
-            if self.byte_at(self.pos + 1 + sign).is_some_and(|b| b.is_ascii_digit()) {
+            if self
+                .byte_at(self.pos + 1 + sign)
+                .is_some_and(|b| b.is_ascii_digit())
+            {
                 is_float = true;
                 self.pos += 1 + sign;
                 self.take_digits();
             }
         }
-        let text: String = self.src[start..self.pos].chars().filter(|&c| c != '_').collect();
+        let text: String = self.src[start..self.pos]
+            .chars()
+            .filter(|&c| c != '_')
+            .collect();
         if is_float {
             return match text.parse::<f64>() {
                 Ok(value) => Some(TokenKind::Float(value)),
@@ -514,23 +587,33 @@ impl<'a> Lexer<'a> {
                     self.reported_unterminated_string = true;
                 }
                 self.unterminated = true;
-                let kind = if continuation { TokenKind::StrTail(text.into()) } else { TokenKind::Str(text.into()) };
+                let kind = if continuation {
+                    TokenKind::StrTail(text.into())
+                } else {
+                    TokenKind::Str(text.into())
+                };
                 self.push(kind, token_start, self.pos);
                 return;
             };
             match c {
                 '"' => {
                     self.pos += 1;
-                    let kind =
-                        if continuation { TokenKind::StrTail(text.into()) } else { TokenKind::Str(text.into()) };
+                    let kind = if continuation {
+                        TokenKind::StrTail(text.into())
+                    } else {
+                        TokenKind::Str(text.into())
+                    };
                     self.push(kind, token_start, self.pos);
                     return;
                 }
                 '$' if self.byte_at(self.pos + 1) == Some(b'{') => {
                     self.pos += 2;
                     self.interps.push(Interp { braces: 0, quote });
-                    let kind =
-                        if continuation { TokenKind::StrMid(text.into()) } else { TokenKind::StrHead(text.into()) };
+                    let kind = if continuation {
+                        TokenKind::StrMid(text.into())
+                    } else {
+                        TokenKind::StrHead(text.into())
+                    };
                     self.push(kind, token_start, self.pos);
                     return;
                 }
@@ -565,9 +648,21 @@ impl<'a> Lexer<'a> {
                     return;
                 }
             },
+            '\n' | '\r' => {
+                self.error(
+                    start,
+                    start + 1,
+                    "unknown escape sequence: '\\' before a line break",
+                );
+                return;
+            }
             other => {
                 let shown: String = other.escape_debug().collect();
-                self.error(start, self.pos, format!("unknown escape sequence '\\{shown}'"));
+                self.error(
+                    start,
+                    self.pos,
+                    format!("unknown escape sequence '\\{shown}'"),
+                );
                 return;
             }
         };
@@ -581,7 +676,10 @@ impl<'a> Lexer<'a> {
         }
         self.pos += 1;
         let digits_start = self.pos;
-        while self.byte_at(self.pos).is_some_and(|b| b.is_ascii_hexdigit()) {
+        while self
+            .byte_at(self.pos)
+            .is_some_and(|b| b.is_ascii_hexdigit())
+        {
             self.pos += 1;
         }
         let digits = &self.src[digits_start..self.pos];
@@ -592,7 +690,9 @@ impl<'a> Lexer<'a> {
         if digits.is_empty() || digits.len() > 6 {
             return None;
         }
-        u32::from_str_radix(digits, 16).ok().and_then(char::from_u32)
+        u32::from_str_radix(digits, 16)
+            .ok()
+            .and_then(char::from_u32)
     }
 
     /// At the end of input inside `${`, reports the unterminated string (once) and closes every open
@@ -627,12 +727,35 @@ fn apply_layout(raw: Vec<RawToken>) -> (Vec<Token>, Vec<bool>) {
     let mut tokens: Vec<Token> = Vec::with_capacity(raw.len() + raw.len() / 4);
     let mut newline_before = Vec::with_capacity(tokens.capacity());
     let mut open: Vec<Open> = Vec::new();
-    for RawToken { token, newline_before: newline } in raw {
+    for RawToken {
+        token,
+        newline_before: newline,
+    } in raw
+    {
+        // A declaration keyword never appears inside `(...)` or `[...]` (only inside blocks), so one
+        // that starts a line means a bracket was left unclosed: close it here, so that one missing `)`
+        // does not glue the rest of the file into one statement and hide every later error.
+        let starts_declaration = matches!(
+            token.kind,
+            TokenKind::Let
+                | TokenKind::Const
+                | TokenKind::Fn
+                | TokenKind::Class
+                | TokenKind::Import
+        );
+        if newline.is_some() && starts_declaration {
+            while matches!(open.last(), Some(Open::Paren | Open::Bracket)) {
+                open.pop();
+            }
+        }
         if let Some(at) = newline {
             let after_operand = tokens.last().is_some_and(|t| !t.kind.continues_line());
             let in_block = matches!(open.last(), None | Some(Open::Brace));
             if after_operand && in_block && token.kind != TokenKind::Dot {
-                tokens.push(Token { kind: TokenKind::Newline, span: Span::new(at, at + 1) });
+                tokens.push(Token {
+                    kind: TokenKind::Newline,
+                    span: Span::new(at, at + 1),
+                });
                 newline_before.push(false);
             }
         }

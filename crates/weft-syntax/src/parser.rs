@@ -24,8 +24,10 @@
 mod expr;
 mod pattern;
 
-use crate::ast::{ClassDecl, ExprKind, FnDecl, ImportSource, Name, Param, Pattern, PatternKind, Program};
 use crate::ast::{Block, Expr, Stmt, StmtKind};
+use crate::ast::{
+    ClassDecl, ExprKind, FnDecl, ImportSource, Name, Param, Pattern, PatternKind, Program,
+};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::lex_source;
 use crate::span::Span;
@@ -75,7 +77,10 @@ impl Parser {
     fn new(mut tokens: Vec<Token>, mut newline_before: Vec<bool>, unterminated: bool) -> Parser {
         if tokens.last().is_none_or(|t| t.kind != TokenKind::Eof) {
             let end = tokens.last().map_or(0, |t| t.span.end);
-            tokens.push(Token { kind: TokenKind::Eof, span: Span::new(end, end) });
+            tokens.push(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(end, end),
+            });
         }
         newline_before.resize(tokens.len(), false);
         Parser {
@@ -151,7 +156,11 @@ impl Parser {
 
     /// Reports `message` at `span`, unless a diagnostic was already reported at that position.
     fn error_at(&mut self, span: Span, message: impl Into<String>) -> Reported {
-        if self.diagnostics.last().is_none_or(|d| d.span.start != span.start) {
+        if self
+            .diagnostics
+            .last()
+            .is_none_or(|d| d.span.start != span.start)
+        {
             self.diagnostics.push(Diagnostic::new(span, message));
         }
         Reported
@@ -160,15 +169,22 @@ impl Parser {
     /// Reports `message` at the current token; at the end of a line, at the end of the previous token.
     fn error_here(&mut self, message: impl Into<String>) -> Reported {
         let token = self.current();
-        match token.kind {
-            // The lexer has already reported this token.
-            TokenKind::Error => return Reported,
-            TokenKind::Eof if self.unterminated => return Reported,
-            _ => {}
+        // The lexer has already reported an error token.
+        if token.kind == TokenKind::Error {
+            return Reported;
+        }
+        // After an unterminated string or comment, whatever is "missing" at the end of input is noise.
+        let eof_offset = self.tokens[self.tokens.len() - 1].span.start;
+        if self.unterminated && token.span.start >= eof_offset {
+            return Reported;
         }
         let at_line_end = matches!(token.kind, TokenKind::Newline | TokenKind::Eof)
             || self.newline_before.get(self.pos).copied().unwrap_or(false);
-        let span = if at_line_end && self.pos > 0 { Span::new(self.prev_end, self.prev_end) } else { token.span };
+        let span = if at_line_end && self.pos > 0 {
+            Span::new(self.prev_end, self.prev_end)
+        } else {
+            token.span
+        };
         self.error_at(span, message)
     }
 
@@ -210,19 +226,29 @@ impl Parser {
 
     /// Skips to the next statement boundary after an error in the statement that began at token
     /// `start`: a newline or `;` (or a `,` when `stop_at_comma`) outside every bracket that was open at
-    /// the error, or a `}` closing the enclosing block. Brackets opened between `start` and the error
-    /// are counted so that the skip does not stop inside them.
+    /// the error, or a `}` closing the enclosing block (even inside an unclosed `(`). Brackets opened between `start` and the error
+    /// are tracked so that the skip does not stop inside them; a newline inside `(` or `[` means the
+    /// lexer closed them (see the recovery rule in `lexer.rs`).
     fn synchronize(&mut self, start: usize, stop_at_comma: bool) {
-        let mut depth = 0usize;
+        let mut open = Vec::new();
         for token in &self.tokens[start.min(self.pos)..self.pos] {
-            depth = nesting_change(depth, &token.kind);
+            track_open(&mut open, &token.kind);
         }
         loop {
-            match self.peek() {
+            let kind = self.peek();
+            if *kind == TokenKind::Newline {
+                while matches!(open.last(), Some(TokenKind::LParen | TokenKind::LBracket)) {
+                    open.pop();
+                }
+            }
+            let at_top = open.is_empty();
+            match kind {
                 TokenKind::Eof => break,
-                TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace if depth == 0 => break,
-                TokenKind::Comma if depth == 0 && stop_at_comma => break,
-                kind => depth = nesting_change(depth, kind),
+                TokenKind::Newline | TokenKind::Semicolon if at_top => break,
+                TokenKind::Comma if at_top && stop_at_comma => break,
+                // A `}` with no `{` open since the statement began closes the enclosing block.
+                TokenKind::RBrace if !open.contains(&TokenKind::LBrace) => break,
+                kind => track_open(&mut open, &kind.clone()),
             }
             self.advance();
         }
@@ -266,7 +292,10 @@ impl Parser {
     /// Checks that a statement is followed by a newline, `;`, `}` or the end of input. A statement
     /// that ends with a block (`fn`, `class`, `if`, `while`, ...) may be followed by another directly.
     fn expect_stmt_end(&mut self, stmt: &Stmt) -> PResult<()> {
-        if matches!(self.peek(), TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof) {
+        if matches!(
+            self.peek(),
+            TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof
+        ) {
             return Ok(());
         }
         let after_brace = self.pos > 0 && self.tokens[self.pos - 1].kind == TokenKind::RBrace;
@@ -300,11 +329,20 @@ impl Parser {
             TokenKind::LBrace => {
                 let block = self.parse_block("'{'")?;
                 let span = block.span;
-                Ok(Stmt { kind: StmtKind::Expr(Expr { kind: ExprKind::Block(block), span }), span })
+                Ok(Stmt {
+                    kind: StmtKind::Expr(Expr {
+                        kind: ExprKind::Block(block),
+                        span,
+                    }),
+                    span,
+                })
             }
             _ => {
                 let expr = self.parse_expr()?;
-                Ok(Stmt { span: expr.span, kind: StmtKind::Expr(expr) })
+                Ok(Stmt {
+                    span: expr.span,
+                    kind: StmtKind::Expr(expr),
+                })
             }
         }
     }
@@ -321,11 +359,21 @@ impl Parser {
             return Err(self.expected("'=' after pattern"));
         };
         let span = self.span_from(start);
-        Ok(Stmt { kind: StmtKind::Let { pattern, value, is_const: false }, span })
+        Ok(Stmt {
+            kind: StmtKind::Let {
+                pattern,
+                value,
+                is_const: false,
+            },
+            span,
+        })
     }
 
     fn at_stmt_end(&self) -> bool {
-        matches!(self.peek(), TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof)
+        matches!(
+            self.peek(),
+            TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof
+        )
     }
 
     /// `const NAME = value`.
@@ -334,16 +382,29 @@ impl Parser {
         let name = self.expect_name("constant name after 'const'")?;
         self.expect(&TokenKind::Eq, "'=' after constant name")?;
         let value = self.parse_expr()?;
-        let pattern = Pattern { span: name.span, kind: PatternKind::Bind(name) };
+        let pattern = Pattern {
+            span: name.span,
+            kind: PatternKind::Bind(name),
+        };
         let span = self.span_from(start);
-        Ok(Stmt { kind: StmtKind::Let { pattern, value: Some(value), is_const: true }, span })
+        Ok(Stmt {
+            kind: StmtKind::Let {
+                pattern,
+                value: Some(value),
+                is_const: true,
+            },
+            span,
+        })
     }
 
     /// `fn name(params) { body }` or `async fn ...` as a statement.
     fn parse_fn_stmt(&mut self) -> PResult<Stmt> {
         let decl = self.parse_fn_decl()?;
         let span = decl.span;
-        Ok(Stmt { kind: StmtKind::Fn(Rc::new(decl)), span })
+        Ok(Stmt {
+            kind: StmtKind::Fn(Rc::new(decl)),
+            span,
+        })
     }
 
     /// A named function: `fn name(params) { body }`, optionally preceded by `async`.
@@ -356,7 +417,13 @@ impl Parser {
         let params = self.parse_params(&TokenKind::RParen, "')' after parameters")?;
         let body = self.parse_block("'{' before function body")?;
         let span = self.span_from(start);
-        Ok(FnDecl { name: Some(name), params, body, is_async, span })
+        Ok(FnDecl {
+            name: Some(name),
+            params,
+            body,
+            is_async,
+            span,
+        })
     }
 
     /// Parses parameters after the opening `(` or `|`, through the closing token `close`.
@@ -388,25 +455,36 @@ impl Parser {
             if self.at(&TokenKind::Eq) {
                 return Err(self.error_here("a rest parameter cannot have a default value"));
             }
-            return Ok(Param { name, default: None, rest: true });
+            return Ok(Param {
+                name,
+                default: None,
+                rest: true,
+            });
         }
         let name = self.expect_name("parameter name")?;
-        let default = if self.eat(&TokenKind::Eq) { Some(self.parse_expr_bp(expr::OR_BP)?) } else { None };
-        Ok(Param { name, default, rest: false })
+        let default = if self.eat(&TokenKind::Eq) {
+            Some(self.parse_expr_bp(expr::OR_BP)?)
+        } else {
+            None
+        };
+        Ok(Param {
+            name,
+            default,
+            rest: false,
+        })
     }
 
+    /// At most one rest parameter, and it comes last. A duplicate is reported alone, since moving it
+    /// would not fix the list.
     fn check_rest_params(&mut self, params: &[Param]) {
-        let mut seen_rest = false;
-        for (index, param) in params.iter().enumerate() {
-            if !param.rest {
-                continue;
-            }
-            if seen_rest {
-                self.error_at(param.name.span, "only one rest parameter is allowed");
-            } else if index + 1 != params.len() {
-                self.error_at(param.name.span, "the rest parameter must be last");
-            }
-            seen_rest = true;
+        let mut rests = params.iter().enumerate().filter(|(_, param)| param.rest);
+        let Some((first_index, first)) = rests.next() else {
+            return;
+        };
+        if let Some((_, second)) = rests.next() {
+            self.error_at(second.name.span, "only one rest parameter is allowed");
+        } else if first_index + 1 != params.len() {
+            self.error_at(first.name.span, "rest parameter must be last");
         }
     }
 
@@ -426,8 +504,13 @@ impl Parser {
                 _ => {}
             }
             let member_start = self.pos;
-            let is_fn = self.at(&TokenKind::Fn) || (self.at(&TokenKind::Async) && *self.peek_at(1) == TokenKind::Fn);
-            let result = if is_fn { self.parse_fn_decl() } else { Err(self.expected("'fn' in class body")) };
+            let is_fn = self.at(&TokenKind::Fn)
+                || (self.at(&TokenKind::Async) && *self.peek_at(1) == TokenKind::Fn);
+            let result = if is_fn {
+                self.parse_fn_decl()
+            } else {
+                Err(self.expected("'fn' in class body"))
+            };
             match result {
                 Ok(decl) => methods.push(Rc::new(decl)),
                 Err(Reported) => self.synchronize(member_start, false),
@@ -435,24 +518,44 @@ impl Parser {
         }
         self.advance();
         let span = self.span_from(start);
-        Ok(Stmt { kind: StmtKind::Class(Rc::new(ClassDecl { name, methods, span })), span })
+        Ok(Stmt {
+            kind: StmtKind::Class(Rc::new(ClassDecl {
+                name,
+                methods,
+                span,
+            })),
+            span,
+        })
     }
 
     /// `import fs`, `import json as j`, `import "./util.weft" as util`.
     fn parse_import(&mut self) -> PResult<Stmt> {
         let start = self.advance().span;
         let source = match self.peek().clone() {
-            TokenKind::Ident(text) => ImportSource::Module(Name { text, span: self.advance().span }),
-            TokenKind::Str(path) => ImportSource::File { path, span: self.advance().span },
+            TokenKind::Ident(text) => ImportSource::Module(Name {
+                text,
+                span: self.advance().span,
+            }),
+            TokenKind::Str(path) => ImportSource::File {
+                path,
+                span: self.advance().span,
+            },
             _ => return Err(self.expected("module name or file path after 'import'")),
         };
-        let alias = if self.eat(&TokenKind::As) { Some(self.expect_name("name after 'as'")?) } else { None };
+        let alias = if self.eat(&TokenKind::As) {
+            Some(self.expect_name("name after 'as'")?)
+        } else {
+            None
+        };
         if let (ImportSource::File { span, .. }, None) = (&source, &alias) {
             let span = *span;
             self.error_at(span, "file import needs 'as name'");
         }
         let span = self.span_from(start);
-        Ok(Stmt { kind: StmtKind::Import { source, alias }, span })
+        Ok(Stmt {
+            kind: StmtKind::Import { source, alias },
+            span,
+        })
     }
 
     /// `{ stmts }`. `what` names the expected `{` for the diagnostic, e.g. `'{' after if condition`.
@@ -474,15 +577,28 @@ impl Parser {
             return Err(self.expected("'}' to close block"));
         }
         self.advance();
-        Ok(Block { stmts, span: self.span_from(open) })
+        Ok(Block {
+            stmts,
+            span: self.span_from(open),
+        })
     }
 }
 
-/// Updates a bracket depth for one skipped token (closers never take it below zero).
-fn nesting_change(depth: usize, kind: &TokenKind) -> usize {
-    match kind {
-        TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace | TokenKind::StrHead(_) => depth + 1,
-        TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace | TokenKind::StrTail(_) => depth.saturating_sub(1),
-        _ => depth,
+/// Updates the stack of open brackets for one skipped token. A closer pops up to its opener (or does
+/// nothing when there is none), so stray closers cannot end the skip early.
+fn track_open(open: &mut Vec<TokenKind>, kind: &TokenKind) {
+    let opener = match kind {
+        TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => {
+            return open.push(kind.clone())
+        }
+        TokenKind::StrHead(_) => return open.push(TokenKind::StrHead("".into())),
+        TokenKind::RParen => TokenKind::LParen,
+        TokenKind::RBracket => TokenKind::LBracket,
+        TokenKind::RBrace => TokenKind::LBrace,
+        TokenKind::StrTail(_) => TokenKind::StrHead("".into()),
+        _ => return,
+    };
+    if let Some(index) = open.iter().rposition(|o| *o == opener) {
+        open.truncate(index);
     }
 }

@@ -19,7 +19,10 @@ impl Span {
 
     /// The smallest span covering both `self` and `other`.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -43,7 +46,11 @@ impl SourceFile {
                 line_starts.push(i as u32 + 1);
             }
         }
-        Rc::new(SourceFile { name: name.into(), text, line_starts })
+        Rc::new(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        })
     }
 
     /// 1-based line and 1-based column (counted in characters) of a byte offset.
@@ -54,15 +61,23 @@ impl SourceFile {
         };
         let line_start = self.line_starts[line_idx] as usize;
         let end = (offset as usize).min(self.text.len());
-        let col = self.text.get(line_start..end).map_or(end - line_start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(line_start..end)
+            .map_or(end - line_start, |s| s.chars().count());
         (line_idx as u32 + 1, col as u32 + 1)
     }
 
     /// The text of a 1-based line, without its line terminator.
     pub fn line_text(&self, line: u32) -> &str {
         let idx = (line as usize).saturating_sub(1);
-        let Some(&start) = self.line_starts.get(idx) else { return "" };
-        let end = self.line_starts.get(idx + 1).map_or(self.text.len(), |&e| e as usize);
+        let Some(&start) = self.line_starts.get(idx) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(idx + 1)
+            .map_or(self.text.len(), |&e| e as usize);
         self.text[start as usize..end].trim_end_matches(['\n', '\r'])
     }
 }

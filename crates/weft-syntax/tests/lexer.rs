@@ -23,12 +23,16 @@ fn single_string(source: &str) -> String {
 
 #[test]
 fn snapshot_numbers_and_operators() {
-    insta::assert_snapshot!(dump_tokens("let x = 1_000 + 0xff * 0b1010 - 0o17\nx **= 2.5e-3 // 1E9\n1..5 ..= 3.14 1e9"));
+    insta::assert_snapshot!(dump_tokens(
+        "let x = 1_000 + 0xff * 0b1010 - 0o17\nx **= 2.5e-3 // 1E9\n1..5 ..= 3.14 1e9"
+    ));
 }
 
 #[test]
 fn snapshot_strings_and_interpolation() {
-    insta::assert_snapshot!(dump_tokens(r#"print("a\tb", r"raw\n", "x ${m["k"] + {"k": 1}["k"]} y ${"in ${z}"}!")"#));
+    insta::assert_snapshot!(dump_tokens(
+        r#"print("a\tb", r"raw\n", "x ${m["k"] + {"k": 1}["k"]} y ${"in ${z}"}!")"#
+    ));
 }
 
 #[test]
@@ -39,7 +43,9 @@ fn snapshot_layout() {
 
 #[test]
 fn snapshot_errors() {
-    insta::assert_snapshot!(dump_tokens("let a = @@ 1\n\"bad \\q\" 99999999999999999999 0x 12ab\n/* open"));
+    insta::assert_snapshot!(dump_tokens(
+        "let a = @@ 1\n\"bad \\q\" 99999999999999999999 0x 12ab\n/* open"
+    ));
 }
 
 // ----- The `//` rule -----
@@ -102,10 +108,21 @@ fn newline_ends_statements() {
 
 #[test]
 fn newline_after_binary_operator_continues() {
-    for op in ["+", "-", "*", "/", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or", "=", "+=", ".."] {
-        assert_eq!(kinds(&format!("a {op}\n b")), format!("a {op} b"), "operator {op}");
+    for op in [
+        "+", "-", "*", "/", "%", "**", "==", "!=", "<", "<=", ">", ">=", "and", "or", "=", "+=",
+        "..",
+    ] {
+        assert_eq!(
+            kinds(&format!("a {op}\n b")),
+            format!("a {op} b"),
+            "operator {op}"
+        );
     }
-    assert_eq!(kinds("a //\n b"), "a NL b", "`//` at the end of a line is a comment");
+    assert_eq!(
+        kinds("a //\n b"),
+        "a NL b",
+        "`//` at the end of a line is a comment"
+    );
     assert_eq!(kinds("x =>\n 1"), "x => 1");
     assert_eq!(kinds("f(a,\n b)"), "f ( a , b )");
 }
@@ -121,13 +138,19 @@ fn newline_inside_parens_and_brackets_continues() {
 fn newline_inside_braces_is_kept() {
     assert_eq!(kinds("{\n a\n b\n}"), "{ NL a NL b NL }");
     // A block inside parentheses has its own lines again.
-    assert_eq!(kinds("f(|x| {\n a\n b\n})\nc"), "f ( | x | { NL a NL b NL } ) NL c");
+    assert_eq!(
+        kinds("f(|x| {\n a\n b\n})\nc"),
+        "f ( | x | { NL a NL b NL } ) NL c"
+    );
 }
 
 #[test]
 fn method_chain_on_next_line_continues() {
     assert_eq!(kinds("xs\n  .map(f)\n  .len()"), "xs . map ( f ) . len ( )");
-    assert_eq!(kinds("xs\n\n  // comment\n  /* block */\n  .len()"), "xs . len ( )");
+    assert_eq!(
+        kinds("xs\n\n  // comment\n  /* block */\n  .len()"),
+        "xs . len ( )"
+    );
     // `..` on the next line is not a method chain.
     assert_eq!(kinds("a\n..b"), "a NL .. b");
 }
@@ -163,8 +186,14 @@ fn range_after_int_is_not_a_float() {
 #[test]
 fn integer_limits() {
     assert_eq!(kinds("9223372036854775807"), "9223372036854775807");
-    assert_eq!(messages("9223372036854775808"), ["integer literal is too large"]);
-    assert_eq!(messages("0xffffffffffffffff"), ["integer literal is too large"]);
+    assert_eq!(
+        messages("9223372036854775808"),
+        ["integer literal is too large"]
+    );
+    assert_eq!(
+        messages("0xffffffffffffffff"),
+        ["integer literal is too large"]
+    );
     assert_eq!(messages("0x"), ["invalid number literal"]);
     assert_eq!(messages("0b102"), ["invalid number literal"]);
     assert_eq!(messages("12abc"), ["invalid number literal"]);
@@ -172,7 +201,10 @@ fn integer_limits() {
 
 #[test]
 fn string_escapes() {
-    assert_eq!(single_string(r#""\n\t\r\\\"\0\u{1F600}\$""#), "\n\t\r\\\"\0\u{1F600}$");
+    assert_eq!(
+        single_string(r#""\n\t\r\\\"\0\u{1F600}\$""#),
+        "\n\t\r\\\"\0\u{1F600}$"
+    );
     assert_eq!(single_string(r#""\${x}""#), "${x}");
     assert_eq!(single_string(r#""cost: $5 and $""#), "cost: $5 and $");
     assert_eq!(single_string("\"two\nlines\""), "two\nlines");
@@ -200,8 +232,14 @@ fn string_errors() {
 #[test]
 fn interpolation_tokens_balance_even_when_unterminated() {
     let (tokens, _) = lex("\"a ${ \"b ${ c");
-    let heads = tokens.iter().filter(|t| matches!(t.kind, TokenKind::StrHead(_))).count();
-    let tails = tokens.iter().filter(|t| matches!(t.kind, TokenKind::StrTail(_))).count();
+    let heads = tokens
+        .iter()
+        .filter(|t| matches!(t.kind, TokenKind::StrHead(_)))
+        .count();
+    let tails = tokens
+        .iter()
+        .filter(|t| matches!(t.kind, TokenKind::StrTail(_)))
+        .count();
     assert_eq!((heads, tails), (2, 2));
 }
 
@@ -217,7 +255,9 @@ fn keywords() {
                   throw import as spawn await async scope supervisor shield select receive after true false nil \
                   and or not";
     let (tokens, _) = lex(source);
-    assert!(tokens.iter().all(|t| !matches!(t.kind, TokenKind::Ident(_))));
+    assert!(tokens
+        .iter()
+        .all(|t| !matches!(t.kind, TokenKind::Ident(_))));
     assert_eq!(tokens.len(), 36);
 }
 
@@ -275,4 +315,12 @@ fn complete_input() {
     ] {
         assert!(!is_incomplete(source), "{source:?} should be complete");
     }
+}
+
+#[test]
+fn backslash_before_line_break() {
+    assert_eq!(
+        messages("\"a\\\nb\""),
+        ["unknown escape sequence: '\\' before a line break"]
+    );
 }

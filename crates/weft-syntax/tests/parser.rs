@@ -258,7 +258,10 @@ fn newline_continuation() {
     assert_eq!(sexpr("let ok = a and\n  b"), "(let ok (and a b))");
     assert_eq!(sexpr("f(1,\n  2)"), "(call f 1 2)");
     assert_eq!(sexpr("f(\n  1\n  ,2\n)"), "(call f 1 2)");
-    assert_eq!(sexpr("xs\n  .map(f)\n\n  // c\n  .len()"), "(call (. (call (. xs map) f) len))");
+    assert_eq!(
+        sexpr("xs\n  .map(f)\n\n  // c\n  .len()"),
+        "(call (. (call (. xs map) f) len))"
+    );
     assert_eq!(sexpr("let x = 1\n-2"), "(let x 1)\n(neg 2)");
     assert_eq!(sexpr("a\n(b)"), "a\nb");
     assert_eq!(sexpr("a\n[1]"), "a\n(list 1)");
@@ -266,30 +269,54 @@ fn newline_continuation() {
 
 #[test]
 fn newlines_inside_maps_lists_params_and_matches() {
-    assert_eq!(sexpr("let m = {\n\n  a: 1,\n\n  b:\n 2\n\n}"), "(let m (map (\"a\" 1) (\"b\" 2)))");
-    assert_eq!(sexpr("let m = {\n  a: 1\n  ,b: 2}"), "(let m (map (\"a\" 1) (\"b\" 2)))");
+    assert_eq!(
+        sexpr("let m = {\n\n  a: 1,\n\n  b:\n 2\n\n}"),
+        "(let m (map (\"a\" 1) (\"b\" 2)))"
+    );
+    assert_eq!(
+        sexpr("let m = {\n  a: 1\n  ,b: 2}"),
+        "(let m (map (\"a\" 1) (\"b\" 2)))"
+    );
     assert_eq!(sexpr("let xs = [\n  1,\n  2\n]"), "(let xs (list 1 2))");
     assert_eq!(sexpr("fn f(\n  a,\n  b\n) { a }"), "(fn f(a b) (block a))");
-    assert_eq!(sexpr("let f = |a,\n  b| a"), "(let f (closure (a b) (block a)))");
+    assert_eq!(
+        sexpr("let f = |a,\n  b| a"),
+        "(let f (closure (a b) (block a)))"
+    );
     assert_eq!(
         sexpr("match x {\n\n  1 => a\n\n  2 =>\n    b,\n  _ => c,\n}"),
         "(match x (arm (lit 1) a) (arm (lit 2) b) (arm _ c))"
     );
-    assert_eq!(sexpr("let {\n  a,\n  b: c\n} = m"), "(let {\"a\": a, \"b\": c} m)");
+    assert_eq!(
+        sexpr("let {\n  a,\n  b: c\n} = m"),
+        "(let {\"a\": a, \"b\": c} m)"
+    );
 }
 
 #[test]
 fn else_catch_and_finally_may_start_a_line() {
-    assert_eq!(sexpr("if a { 1 }\nelse { 2 }"), "(if a (block 1) (block 2))");
-    assert_eq!(sexpr("try { 1 }\ncatch e { 2 }\nfinally { 3 }"), "(try (block 1) (catch e (block 2)) (finally (block 3)))");
+    assert_eq!(
+        sexpr("if a { 1 }\nelse { 2 }"),
+        "(if a (block 1) (block 2))"
+    );
+    assert_eq!(
+        sexpr("try { 1 }\ncatch e { 2 }\nfinally { 3 }"),
+        "(try (block 1) (catch e (block 2)) (finally (block 3)))"
+    );
 }
 
 #[test]
 fn semicolons_and_block_statements() {
     assert_eq!(sexpr("a; b;; c"), "a\nb\nc");
-    assert_eq!(sexpr("fn a() {} fn b() {}"), "(fn a() (block))\n(fn b() (block))");
+    assert_eq!(
+        sexpr("fn a() {} fn b() {}"),
+        "(fn a() (block))\n(fn b() (block))"
+    );
     assert_eq!(sexpr("if a { b } c"), "(if a (block b))\nc");
-    assert_eq!(errors("let x = 1 2"), ["expected newline or ';' after statement"]);
+    assert_eq!(
+        errors("let x = 1 2"),
+        ["expected newline or ';' after statement"]
+    );
 }
 
 // ----- Blocks versus maps -----
@@ -307,17 +334,29 @@ fn braces_at_statement_start_and_bodies_are_blocks() {
     assert_eq!(one("{ a }"), "(block a)");
     assert_eq!(one("{}"), "(block)");
     assert_eq!(one("let f = |x| { x }"), "(let f (closure (x) (block x)))");
-    assert_eq!(one("let f = |x| ({a: x})"), "(let f (closure (x) (block (map (\"a\" x)))))");
+    assert_eq!(
+        one("let f = |x| ({a: x})"),
+        "(let f (closure (x) (block (map (\"a\" x)))))"
+    );
     assert_eq!(one("match x { _ => { a } }"), "(match x (arm _ (block a)))");
-    assert_eq!(one("match x { _ => ({a: 1}) }"), "(match x (arm _ (map (\"a\" 1))))");
+    assert_eq!(
+        one("match x { _ => ({a: 1}) }"),
+        "(match x (arm _ (map (\"a\" 1))))"
+    );
     assert_eq!(one("spawn { a }"), "(spawn (block a))");
 }
 
 #[test]
 fn conditions_end_at_brace() {
     assert_eq!(one("if x { }"), "(if x (block))");
-    assert_eq!(one("if f({a: 1}) { }"), "(if (call f (map (\"a\" 1))) (block))");
-    assert_eq!(one("if ({a: 1}).len() > 0 { }"), "(if (> (call (. (map (\"a\" 1)) len)) 0) (block))");
+    assert_eq!(
+        one("if f({a: 1}) { }"),
+        "(if (call f (map (\"a\" 1))) (block))"
+    );
+    assert_eq!(
+        one("if ({a: 1}).len() > 0 { }"),
+        "(if (> (call (. (map (\"a\" 1)) len)) 0) (block))"
+    );
     assert_eq!(one("for i in 0.. { }"), "(for i (.. 0 ()) (block))");
     assert_eq!(one("while xs[{}] { }"), "(while (index xs (map)) (block))");
     // A map literal at the top level of a condition must be parenthesised.
@@ -332,17 +371,29 @@ fn interpolation() {
     assert_eq!(one("\"${x}\""), "(interp x)");
     assert_eq!(one("\"a${x}\""), "(interp \"a\" x)");
     assert_eq!(one("\"${a}${b}\""), "(interp a b)");
-    assert_eq!(one("\"x ${\"y ${\"z ${w}\"}\"}\""), "(interp \"x \" (interp \"y \" (interp \"z \" w)))");
+    assert_eq!(
+        one("\"x ${\"y ${\"z ${w}\"}\"}\""),
+        "(interp \"x \" (interp \"y \" (interp \"z \" w)))"
+    );
     assert_eq!(one("\"${m[\"a}\"]}\""), "(interp (index m \"a}\"))");
-    assert_eq!(one("\"${ {\"k\": |x| {x}}[\"k\"](1) }\""), "(interp (call (index (map (\"k\" (closure (x) (block x)))) \"k\") 1))");
+    assert_eq!(
+        one("\"${ {\"k\": |x| {x}}[\"k\"](1) }\""),
+        "(interp (call (index (map (\"k\" (closure (x) (block x)))) \"k\") 1))"
+    );
     assert_eq!(one("\"no ${\"\"} gap\""), "(interp \"no \" \"\" \" gap\")");
-    assert_eq!(one("\"multi\n${\n  x +\n  1\n}\n\""), "(interp \"multi\\n\" (+ x 1) \"\\n\")");
+    assert_eq!(
+        one("\"multi\n${\n  x +\n  1\n}\n\""),
+        "(interp \"multi\\n\" (+ x 1) \"\\n\")"
+    );
 }
 
 #[test]
 fn interpolation_errors() {
     assert_eq!(errors("\"${}\""), ["expected expression"]);
-    assert_eq!(errors("\"${a b}\""), ["expected '}' after interpolated expression"]);
+    assert_eq!(
+        errors("\"${a b}\""),
+        ["expected '}' after interpolated expression"]
+    );
 }
 
 // ----- Spans -----
@@ -352,11 +403,20 @@ fn statement_spans_cover_their_source() {
     let source = "let x = 1 + 2\nfn f(a) {\n  a\n}\nclass C { fn m() { 1 } }\nimport json as j\nprint(\"${x}\")  // c\n";
     let (program, diagnostics) = parse(source);
     assert!(diagnostics.is_empty());
-    let texts: Vec<&str> =
-        program.stmts.iter().map(|s| &source[s.span.start as usize..s.span.end as usize]).collect();
+    let texts: Vec<&str> = program
+        .stmts
+        .iter()
+        .map(|s| &source[s.span.start as usize..s.span.end as usize])
+        .collect();
     assert_eq!(
         texts,
-        ["let x = 1 + 2", "fn f(a) {\n  a\n}", "class C { fn m() { 1 } }", "import json as j", "print(\"${x}\")"]
+        [
+            "let x = 1 + 2",
+            "fn f(a) {\n  a\n}",
+            "class C { fn m() { 1 } }",
+            "import json as j",
+            "print(\"${x}\")"
+        ]
     );
 }
 
@@ -364,10 +424,17 @@ fn statement_spans_cover_their_source() {
 fn expression_spans() {
     let source = "(a + b) // 2";
     let (program, _) = parse(source);
-    let StmtKind::Expr(e) = &program.stmts[0].kind else { panic!() };
+    let StmtKind::Expr(e) = &program.stmts[0].kind else {
+        panic!()
+    };
     assert_eq!((e.span.start, e.span.end), (0, 12));
-    let ExprKind::Binary { lhs, rhs, .. } = &e.kind else { panic!() };
-    assert_eq!(&source[lhs.span.start as usize..lhs.span.end as usize], "(a + b)");
+    let ExprKind::Binary { lhs, rhs, .. } = &e.kind else {
+        panic!()
+    };
+    assert_eq!(
+        &source[lhs.span.start as usize..lhs.span.end as usize],
+        "(a + b)"
+    );
     assert_eq!(&source[rhs.span.start as usize..rhs.span.end as usize], "2");
     assert_eq!(expr(e), "(// (+ a b) 2)");
 }
@@ -376,8 +443,12 @@ fn expression_spans() {
 fn closure_expression_body_is_a_one_statement_block() {
     let source = "|x| x + 1";
     let (program, _) = parse(source);
-    let StmtKind::Expr(e) = &program.stmts[0].kind else { panic!() };
-    let ExprKind::Closure(decl) = &e.kind else { panic!() };
+    let StmtKind::Expr(e) = &program.stmts[0].kind else {
+        panic!()
+    };
+    let ExprKind::Closure(decl) = &e.kind else {
+        panic!()
+    };
     assert_eq!(decl.body.stmts.len(), 1);
     assert_eq!((decl.body.span.start, decl.body.span.end), (4, 9));
     assert_eq!((decl.span.start, decl.span.end), (0, 9));

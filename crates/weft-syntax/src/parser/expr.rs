@@ -6,7 +6,9 @@
 //! `-2 ** 2` is `-(2 ** 2)`), then postfix calls, fields and indexing.
 
 use super::{PResult, Parser, Reported};
-use crate::ast::{Arg, BinOp, Block, CatchClause, Expr, ExprKind, FnDecl, InterpPart, ListItem, LogicalOp};
+use crate::ast::{
+    Arg, BinOp, Block, CatchClause, Expr, ExprKind, FnDecl, InterpPart, ListItem, LogicalOp,
+};
 use crate::ast::{MapItem, MatchArm, Name, Stmt, StmtKind, UnaryOp};
 use crate::span::Span;
 use crate::token::TokenKind;
@@ -142,16 +144,28 @@ impl Parser {
             Infix::Index => self.parse_index(lhs),
             Infix::Range { inclusive } => self.parse_range(Some(lhs), inclusive),
             Infix::Assign(op) => self.parse_assign(lhs, op),
-            Infix::Logical(op) => self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Logical { op, lhs, rhs }),
-            Infix::Binary(op) => self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Binary { op, lhs, rhs }),
+            Infix::Logical(op) => {
+                self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Logical { op, lhs, rhs })
+            }
+            Infix::Binary(op) => {
+                self.parse_binary(lhs, rbp, |lhs, rhs| ExprKind::Binary { op, lhs, rhs })
+            }
         }
     }
 
-    fn parse_binary(&mut self, lhs: Expr, rbp: u8, build: impl FnOnce(Box<Expr>, Box<Expr>) -> ExprKind) -> PResult<Expr> {
+    fn parse_binary(
+        &mut self,
+        lhs: Expr,
+        rbp: u8,
+        build: impl FnOnce(Box<Expr>, Box<Expr>) -> ExprKind,
+    ) -> PResult<Expr> {
         self.advance();
         let rhs = self.parse_expr_bp(rbp)?;
         let span = lhs.span.to(rhs.span);
-        Ok(Expr { kind: build(boxed(lhs), boxed(rhs)), span })
+        Ok(Expr {
+            kind: build(boxed(lhs), boxed(rhs)),
+            span,
+        })
     }
 
     /// True when the current token can begin an expression (used for optional operands).
@@ -159,10 +173,27 @@ impl Parser {
         use TokenKind as T;
         match self.peek() {
             T::LBrace => !self.no_map,
-            T::Int(_) | T::Float(_) | T::Str(_) | T::StrHead(_) | T::Ident(_) | T::SelfKw | T::Nil => true,
-            T::True | T::False | T::LParen | T::LBracket | T::Minus | T::Not | T::Spawn | T::Await => true,
-            T::Pipe | T::PipePipe | T::Async | T::If | T::While | T::For | T::Match | T::Try => true,
-            T::Return | T::Throw | T::Break | T::Continue | T::DotDot | T::DotDotEq | T::Error => true,
+            T::Int(_)
+            | T::Float(_)
+            | T::Str(_)
+            | T::StrHead(_)
+            | T::Ident(_)
+            | T::SelfKw
+            | T::Nil => true,
+            T::True
+            | T::False
+            | T::LParen
+            | T::LBracket
+            | T::Minus
+            | T::Not
+            | T::Spawn
+            | T::Await => true,
+            T::Pipe | T::PipePipe | T::Async | T::If | T::While | T::For | T::Match | T::Try => {
+                true
+            }
+            T::Return | T::Throw | T::Break | T::Continue | T::DotDot | T::DotDotEq | T::Error => {
+                true
+            }
             T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => true,
             _ => false,
         }
@@ -198,7 +229,9 @@ impl Parser {
             T::Try => self.parse_try(),
             T::Return => self.parse_return(),
             T::Throw => self.parse_throw(),
-            T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => self.parse_unsupported(),
+            T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => {
+                self.parse_unsupported()
+            }
             _ => Err(self.expected("expression")),
         }
     }
@@ -207,14 +240,20 @@ impl Parser {
         let start = self.advance().span;
         let operand = self.parse_expr_bp(UNARY_BP)?;
         let span = start.to(operand.span);
-        Ok(Expr { kind: ExprKind::Await(boxed(operand)), span })
+        Ok(Expr {
+            kind: ExprKind::Await(boxed(operand)),
+            span,
+        })
     }
 
     fn parse_throw(&mut self) -> PResult<Expr> {
         let start = self.advance().span;
         let value = self.parse_expr()?;
         let span = start.to(value.span);
-        Ok(Expr { kind: ExprKind::Throw(boxed(value)), span })
+        Ok(Expr {
+            kind: ExprKind::Throw(boxed(value)),
+            span,
+        })
     }
 
     /// `async |params| body`.
@@ -230,7 +269,13 @@ impl Parser {
         let start = self.advance().span;
         let operand = self.parse_expr_bp(operand_bp)?;
         let span = start.to(operand.span);
-        Ok(Expr { kind: ExprKind::Unary { op, expr: boxed(operand) }, span })
+        Ok(Expr {
+            kind: ExprKind::Unary {
+                op,
+                expr: boxed(operand),
+            },
+            span,
+        })
     }
 
     /// `spawn expr` or `spawn { block }`.
@@ -238,20 +283,33 @@ impl Parser {
         let start = self.advance().span;
         let operand = if self.at(&TokenKind::LBrace) {
             let block = self.parse_block("'{'")?;
-            Expr { span: block.span, kind: ExprKind::Block(block) }
+            Expr {
+                span: block.span,
+                kind: ExprKind::Block(block),
+            }
         } else {
             self.parse_expr_bp(UNARY_BP)?
         };
         let span = start.to(operand.span);
-        Ok(Expr { kind: ExprKind::Spawn(boxed(operand)), span })
+        Ok(Expr {
+            kind: ExprKind::Spawn(boxed(operand)),
+            span,
+        })
     }
 
     /// `return` or `return value`; the value is omitted when the next token cannot start one.
     fn parse_return(&mut self) -> PResult<Expr> {
         let start = self.advance().span;
-        let value = if self.can_start_expr() { Some(boxed(self.parse_expr()?)) } else { None };
+        let value = if self.can_start_expr() {
+            Some(boxed(self.parse_expr()?))
+        } else {
+            None
+        };
         let span = self.span_from(start);
-        Ok(Expr { kind: ExprKind::Return(value), span })
+        Ok(Expr {
+            kind: ExprKind::Return(value),
+            span,
+        })
     }
 
     /// `a..b`, `a..=b`, `a..`, `..b`, `..`: the part from the operator on (`start` is already parsed).
@@ -266,17 +324,34 @@ impl Parser {
         };
         let first = start.as_ref().map_or(op_span, |s| s.span);
         let span = self.span_from(first);
-        Ok(Expr { kind: ExprKind::Range { start: start.map(boxed), end, inclusive }, span })
+        Ok(Expr {
+            kind: ExprKind::Range {
+                start: start.map(boxed),
+                end,
+                inclusive,
+            },
+            span,
+        })
     }
 
     fn parse_assign(&mut self, target: Expr, op: Option<BinOp>) -> PResult<Expr> {
         self.advance();
-        if !matches!(target.kind, ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. }) {
+        if !matches!(
+            target.kind,
+            ExprKind::Ident(_) | ExprKind::Field { .. } | ExprKind::Index { .. }
+        ) {
             self.error_at(target.span, "invalid assignment target");
         }
         let value = self.parse_expr_bp(ASSIGN_BP - 1)?;
         let span = target.span.to(value.span);
-        Ok(Expr { kind: ExprKind::Assign { target: boxed(target), op, value: boxed(value) }, span })
+        Ok(Expr {
+            kind: ExprKind::Assign {
+                target: boxed(target),
+                op,
+                value: boxed(value),
+            },
+            span,
+        })
     }
 
     /// `callee(args)`: positional, `name: value` and `..spread` arguments; newlines allowed inside.
@@ -284,7 +359,13 @@ impl Parser {
         self.advance();
         let args = self.parse_args()?;
         let span = self.span_from(callee.span);
-        Ok(Expr { kind: ExprKind::Call { callee: boxed(callee), args }, span })
+        Ok(Expr {
+            kind: ExprKind::Call {
+                callee: boxed(callee),
+                args,
+            },
+            span,
+        })
     }
 
     /// The arguments after `(` through the closing `)`.
@@ -296,7 +377,9 @@ impl Parser {
                 return Ok(args);
             }
             let arg = self.parse_arg()?;
-            if matches!(arg, Arg::Positional(_)) && args.iter().any(|a| matches!(a, Arg::Named { .. })) {
+            if matches!(arg, Arg::Positional(_))
+                && args.iter().any(|a| matches!(a, Arg::Named { .. }))
+            {
                 let span = self.tokens[self.pos.saturating_sub(1)].span;
                 self.error_at(span, "positional argument after named argument");
             }
@@ -321,7 +404,10 @@ impl Parser {
             let span = self.advance().span;
             self.advance();
             let value = self.parse_inner_expr()?;
-            return Ok(Arg::Named { name: Name { text, span }, value });
+            return Ok(Arg::Named {
+                name: Name { text, span },
+                value,
+            });
         }
         Ok(Arg::Positional(self.parse_inner_expr()?))
     }
@@ -339,7 +425,16 @@ impl Parser {
         };
         self.advance();
         let span = object.span.to(token.span);
-        Ok(Expr { kind: ExprKind::Field { object: boxed(object), name: Name { text, span: token.span } }, span })
+        Ok(Expr {
+            kind: ExprKind::Field {
+                object: boxed(object),
+                name: Name {
+                    text,
+                    span: token.span,
+                },
+            },
+            span,
+        })
     }
 
     /// `object[index]` (a slice when the index is a range).
@@ -348,7 +443,13 @@ impl Parser {
         let index = self.parse_inner_expr()?;
         self.expect(&TokenKind::RBracket, "']' after index")?;
         let span = self.span_from(object.span);
-        Ok(Expr { kind: ExprKind::Index { object: boxed(object), index: boxed(index) }, span })
+        Ok(Expr {
+            kind: ExprKind::Index {
+                object: boxed(object),
+                index: boxed(index),
+            },
+            span,
+        })
     }
 
     /// `( expr )`; the span includes the parentheses.
@@ -356,7 +457,10 @@ impl Parser {
         let open = self.advance().span;
         let inner = self.parse_inner_expr()?;
         self.expect(&TokenKind::RParen, "')' after expression")?;
-        Ok(Expr { kind: inner.kind, span: self.span_from(open) })
+        Ok(Expr {
+            kind: inner.kind,
+            span: self.span_from(open),
+        })
     }
 
     /// `[a, ..xs, b]`, trailing comma allowed.
@@ -370,7 +474,11 @@ impl Parser {
             }
             let spread = self.eat(&TokenKind::DotDot);
             let item = self.parse_inner_expr()?;
-            items.push(if spread { ListItem::Spread(item) } else { ListItem::Item(item) });
+            items.push(if spread {
+                ListItem::Spread(item)
+            } else {
+                ListItem::Item(item)
+            });
             self.skip_newlines();
             if self.eat(&TokenKind::Comma) {
                 continue;
@@ -380,7 +488,10 @@ impl Parser {
             }
             return Err(self.expected("']' after list elements"));
         }
-        Ok(Expr { kind: ExprKind::List(items), span: self.span_from(open) })
+        Ok(Expr {
+            kind: ExprKind::List(items),
+            span: self.span_from(open),
+        })
     }
 
     /// `{"a": 1, b: 2, 3: x, ..defaults}`; a bare identifier key is a string key.
@@ -402,7 +513,10 @@ impl Parser {
             }
             return Err(self.expected("'}' after map entries"));
         }
-        Ok(Expr { kind: ExprKind::Map(items), span: self.span_from(open) })
+        Ok(Expr {
+            kind: ExprKind::Map(items),
+            span: self.span_from(open),
+        })
     }
 
     fn parse_map_item(&mut self) -> PResult<MapItem> {
@@ -412,7 +526,10 @@ impl Parser {
         let key = match (self.peek(), self.peek_at(1)) {
             (TokenKind::Ident(text), TokenKind::Colon) => {
                 let kind = ExprKind::Str(text.clone());
-                Expr { kind, span: self.advance().span }
+                Expr {
+                    kind,
+                    span: self.advance().span,
+                }
             }
             _ => self.parse_inner_expr()?,
         };
@@ -440,7 +557,10 @@ impl Parser {
                 _ => return Err(self.expected("'}' after interpolated expression")),
             }
         }
-        Ok(Expr { kind: ExprKind::Interp(parts), span: self.span_from(head.span) })
+        Ok(Expr {
+            kind: ExprKind::Interp(parts),
+            span: self.span_from(head.span),
+        })
     }
 
     /// A closure `|params| body`, `|| body` or `async |params| body`; `start` is where it begins.
@@ -456,11 +576,26 @@ impl Parser {
         } else {
             let expr = self.parse_expr()?;
             let span = expr.span;
-            Block { stmts: vec![Stmt { kind: StmtKind::Expr(expr), span }], span }
+            Block {
+                stmts: vec![Stmt {
+                    kind: StmtKind::Expr(expr),
+                    span,
+                }],
+                span,
+            }
         };
         let span = start.to(body.span);
-        let decl = FnDecl { name: None, params, body, is_async, span };
-        Ok(Expr { kind: ExprKind::Closure(Rc::new(decl)), span })
+        let decl = FnDecl {
+            name: None,
+            params,
+            body,
+            is_async,
+            span,
+        };
+        Ok(Expr {
+            kind: ExprKind::Closure(Rc::new(decl)),
+            span,
+        })
     }
 
     /// `if cond { } else if cond { } else { }`.
@@ -474,10 +609,20 @@ impl Parser {
             Some(boxed(self.parse_else_if()?))
         } else {
             let block = self.parse_block("'{' after 'else'")?;
-            Some(boxed(Expr { span: block.span, kind: ExprKind::Block(block) }))
+            Some(boxed(Expr {
+                span: block.span,
+                kind: ExprKind::Block(block),
+            }))
         };
-        let kind = ExprKind::If { cond: boxed(cond), then, else_ };
-        Ok(Expr { kind, span: self.span_from(start) })
+        let kind = ExprKind::If {
+            cond: boxed(cond),
+            then,
+            else_,
+        };
+        Ok(Expr {
+            kind,
+            span: self.span_from(start),
+        })
     }
 
     /// The `if` after `else`, one level deeper so that a long `else if` chain hits the nesting limit.
@@ -495,7 +640,13 @@ impl Parser {
         let start = self.advance().span;
         let cond = self.parse_condition()?;
         let body = self.parse_block("'{' after while condition")?;
-        Ok(Expr { kind: ExprKind::While { cond: boxed(cond), body }, span: self.span_from(start) })
+        Ok(Expr {
+            kind: ExprKind::While {
+                cond: boxed(cond),
+                body,
+            },
+            span: self.span_from(start),
+        })
     }
 
     /// `for pattern in iterable { body }`.
@@ -505,8 +656,15 @@ impl Parser {
         self.expect(&TokenKind::In, "'in' after for pattern")?;
         let iterable = self.parse_condition()?;
         let body = self.parse_block("'{' after for iterable")?;
-        let kind = ExprKind::For { pattern, iterable: boxed(iterable), body };
-        Ok(Expr { kind, span: self.span_from(start) })
+        let kind = ExprKind::For {
+            pattern,
+            iterable: boxed(iterable),
+            body,
+        };
+        Ok(Expr {
+            kind,
+            span: self.span_from(start),
+        })
     }
 
     /// `match subject { pattern if guard => body, ... }`; arms are separated by `,` and/or newlines.
@@ -518,8 +676,14 @@ impl Parser {
         let arms = self.parse_match_arms();
         self.no_map = saved;
         let arms = arms?;
-        let kind = ExprKind::Match { subject: boxed(subject), arms };
-        Ok(Expr { kind, span: self.span_from(start) })
+        let kind = ExprKind::Match {
+            subject: boxed(subject),
+            arms,
+        };
+        Ok(Expr {
+            kind,
+            span: self.span_from(start),
+        })
     }
 
     /// The arms of a match through its closing `}`, recovering from errors arm by arm.
@@ -554,17 +718,33 @@ impl Parser {
 
     fn parse_match_arm(&mut self) -> PResult<MatchArm> {
         let pattern = self.parse_pattern()?;
-        let guard = if self.eat(&TokenKind::If) { Some(self.parse_expr()?) } else { None };
-        let what = if guard.is_some() { "'=>' after match guard" } else { "'=>' after match pattern" };
+        let guard = if self.eat(&TokenKind::If) {
+            Some(self.parse_expr()?)
+        } else {
+            None
+        };
+        let what = if guard.is_some() {
+            "'=>' after match guard"
+        } else {
+            "'=>' after match pattern"
+        };
         self.expect(&TokenKind::FatArrow, what)?;
         let body = if self.at(&TokenKind::LBrace) {
             let block = self.parse_block("'{'")?;
-            Expr { span: block.span, kind: ExprKind::Block(block) }
+            Expr {
+                span: block.span,
+                kind: ExprKind::Block(block),
+            }
         } else {
             self.parse_expr()?
         };
         let span = pattern.span.to(body.span);
-        Ok(MatchArm { pattern, guard, body, span })
+        Ok(MatchArm {
+            pattern,
+            guard,
+            body,
+            span,
+        })
     }
 
     /// `try { } catch name if guard { } ... finally { }`.
@@ -575,12 +755,22 @@ impl Parser {
         while self.eat_after_newline(&TokenKind::Catch) {
             catches.push(self.parse_catch()?);
         }
-        let finally =
-            if self.eat_after_newline(&TokenKind::Finally) { Some(self.parse_block("'{' after 'finally'")?) } else { None };
+        let finally = if self.eat_after_newline(&TokenKind::Finally) {
+            Some(self.parse_block("'{' after 'finally'")?)
+        } else {
+            None
+        };
         if catches.is_empty() && finally.is_none() {
             self.expected("'catch' or 'finally' after try block");
         }
-        Ok(Expr { kind: ExprKind::Try { body, catches, finally }, span: self.span_from(start) })
+        Ok(Expr {
+            kind: ExprKind::Try {
+                body,
+                catches,
+                finally,
+            },
+            span: self.span_from(start),
+        })
     }
 
     /// One catch clause after the `catch` keyword.
@@ -590,9 +780,18 @@ impl Parser {
             TokenKind::Ident(_) => Some(self.expect_name("name")?),
             _ => None,
         };
-        let guard = if self.eat(&TokenKind::If) { Some(self.parse_condition()?) } else { None };
+        let guard = if self.eat(&TokenKind::If) {
+            Some(self.parse_condition()?)
+        } else {
+            None
+        };
         let body = self.parse_block("'{' after catch clause")?;
-        Ok(CatchClause { name, guard, body, span: self.span_from(start) })
+        Ok(CatchClause {
+            name,
+            guard,
+            body,
+            span: self.span_from(start),
+        })
     }
 
     /// `scope`, `supervisor`, `shield`, `select` and `receive` are reserved for constructs the AST does
@@ -603,7 +802,9 @@ impl Parser {
         self.error_at(token.span, format!("'{keyword}' is not supported yet"));
         loop {
             match self.peek() {
-                TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof => break,
+                TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof => {
+                    break
+                }
                 TokenKind::LBrace => {
                     self.skip_balanced();
                     break;

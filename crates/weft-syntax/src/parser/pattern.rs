@@ -31,23 +31,36 @@ impl Parser {
         while self.eat(&TokenKind::Pipe) {
             alternatives.push(self.parse_single_pattern()?);
         }
-        Ok(Pattern { kind: PatternKind::Or(alternatives), span: self.span_from(start) })
+        Ok(Pattern {
+            kind: PatternKind::Or(alternatives),
+            span: self.span_from(start),
+        })
     }
 
     /// A pattern without top-level alternatives.
     fn parse_single_pattern(&mut self) -> PResult<Pattern> {
         let token = self.current().clone();
-        let literal = |kind| PatternKind::Literal(Box::new(Expr { kind, span: token.span }));
+        let literal = |kind| {
+            PatternKind::Literal(Box::new(Expr {
+                kind,
+                span: token.span,
+            }))
+        };
         let kind = match &token.kind {
             TokenKind::Ident(text) if &**text == "_" => PatternKind::Wildcard,
-            TokenKind::Ident(text) => PatternKind::Bind(Name { text: text.clone(), span: token.span }),
+            TokenKind::Ident(text) => PatternKind::Bind(Name {
+                text: text.clone(),
+                span: token.span,
+            }),
             TokenKind::Nil => literal(ExprKind::Nil),
             TokenKind::True => literal(ExprKind::Bool(true)),
             TokenKind::False => literal(ExprKind::Bool(false)),
             TokenKind::Int(value) => literal(ExprKind::Int(*value)),
             TokenKind::Float(value) => literal(ExprKind::Float(*value)),
             TokenKind::Str(text) => literal(ExprKind::Str(text.clone())),
-            TokenKind::StrHead(_) => return Err(self.error_here("a pattern cannot contain string interpolation")),
+            TokenKind::StrHead(_) => {
+                return Err(self.error_here("a pattern cannot contain string interpolation"))
+            }
             TokenKind::Minus => return self.parse_negative_pattern(),
             TokenKind::LBracket => return self.parse_list_pattern(),
             TokenKind::LBrace => return self.parse_map_pattern(),
@@ -55,12 +68,18 @@ impl Parser {
                 self.advance();
                 let inner = self.parse_pattern()?;
                 self.expect(&TokenKind::RParen, "')' after pattern")?;
-                return Ok(Pattern { kind: inner.kind, span: self.span_from(token.span) });
+                return Ok(Pattern {
+                    kind: inner.kind,
+                    span: self.span_from(token.span),
+                });
             }
             _ => return Err(self.expected("pattern")),
         };
         self.advance();
-        Ok(Pattern { kind, span: token.span })
+        Ok(Pattern {
+            kind,
+            span: token.span,
+        })
     }
 
     /// `-1` or `-2.5`: a negative number literal.
@@ -74,7 +93,10 @@ impl Parser {
         };
         self.advance();
         let span = self.span_from(minus);
-        Ok(Pattern { kind: PatternKind::Literal(Box::new(Expr { kind, span })), span })
+        Ok(Pattern {
+            kind: PatternKind::Literal(Box::new(Expr { kind, span })),
+            span,
+        })
     }
 
     /// `[a, b]`, `[head, ..rest]`, `[first, .., last]`, `[..]`.
@@ -101,7 +123,11 @@ impl Parser {
                 }
             } else {
                 let element = self.parse_pattern()?;
-                if rest.is_some() { after.push(element) } else { before.push(element) }
+                if rest.is_some() {
+                    after.push(element)
+                } else {
+                    before.push(element)
+                }
             }
             self.skip_newlines();
             if self.eat(&TokenKind::Comma) {
@@ -112,7 +138,14 @@ impl Parser {
             }
             return Err(self.expected("']' after list pattern"));
         }
-        Ok(Pattern { kind: PatternKind::List { before, rest, after }, span: self.span_from(open) })
+        Ok(Pattern {
+            kind: PatternKind::List {
+                before,
+                rest,
+                after,
+            },
+            span: self.span_from(open),
+        })
     }
 
     /// `{name, age: a, "key": p}`: a subset match; `{name}` is short for `{name: name}`.
@@ -134,7 +167,10 @@ impl Parser {
             }
             return Err(self.expected("'}' after map pattern"));
         }
-        Ok(Pattern { kind: PatternKind::Map(entries), span: self.span_from(open) })
+        Ok(Pattern {
+            kind: PatternKind::Map(entries),
+            span: self.span_from(open),
+        })
     }
 
     fn parse_map_pattern_entry(&mut self) -> PResult<(Rc<str>, Pattern)> {
@@ -143,8 +179,17 @@ impl Parser {
             TokenKind::Ident(text) => {
                 self.advance();
                 if !self.eat(&TokenKind::Colon) {
-                    let name = Name { text: text.clone(), span: token.span };
-                    return Ok((text, Pattern { kind: PatternKind::Bind(name), span: token.span }));
+                    let name = Name {
+                        text: text.clone(),
+                        span: token.span,
+                    };
+                    return Ok((
+                        text,
+                        Pattern {
+                            kind: PatternKind::Bind(name),
+                            span: token.span,
+                        },
+                    ));
                 }
                 self.skip_newlines();
                 Ok((text, self.parse_pattern()?))

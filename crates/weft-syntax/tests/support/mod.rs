@@ -14,10 +14,16 @@ pub fn dump_tokens(source: &str) -> String {
     let (tokens, diagnostics) = lex(source);
     let mut out = String::new();
     for token in &tokens {
-        out += &format!("{:?} {}..{}\n", token.kind, token.span.start, token.span.end);
+        out += &format!(
+            "{:?} {}..{}\n",
+            token.kind, token.span.start, token.span.end
+        );
     }
     for diagnostic in &diagnostics {
-        out += &format!("error {}..{}: {}\n", diagnostic.span.start, diagnostic.span.end, diagnostic.message);
+        out += &format!(
+            "error {}..{}: {}\n",
+            diagnostic.span.start, diagnostic.span.end, diagnostic.message
+        );
     }
     out
 }
@@ -32,7 +38,10 @@ pub fn kinds(source: &str) -> String {
             TokenKind::Ident(text) => text.to_string(),
             TokenKind::Int(value) => value.to_string(),
             TokenKind::Newline => "NL".to_string(),
-            kind => kind.keyword_text().or(kind.punct_text()).map_or_else(|| format!("{kind:?}"), str::to_string),
+            kind => kind
+                .keyword_text()
+                .or(kind.punct_text())
+                .map_or_else(|| format!("{kind:?}"), str::to_string),
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -41,8 +50,16 @@ pub fn kinds(source: &str) -> String {
 /// Parses `source`, asserts there are no diagnostics, and dumps each statement on its own line.
 pub fn sexpr(source: &str) -> String {
     let (program, diagnostics) = parse(source);
-    assert!(diagnostics.is_empty(), "unexpected diagnostics for {source:?}: {diagnostics:#?}");
-    program.stmts.iter().map(stmt).collect::<Vec<_>>().join("\n")
+    assert!(
+        diagnostics.is_empty(),
+        "unexpected diagnostics for {source:?}: {diagnostics:#?}"
+    );
+    program
+        .stmts
+        .iter()
+        .map(stmt)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses a single expression statement and dumps it.
@@ -58,12 +75,20 @@ pub fn render_diagnostics(source: &str) -> String {
 
 pub fn render(source: &str, diagnostics: &[Diagnostic]) -> String {
     let file = SourceFile::new("test.weft", source);
-    diagnostics.iter().map(|d| d.render(&file)).collect::<Vec<_>>().join("")
+    diagnostics
+        .iter()
+        .map(|d| d.render(&file))
+        .collect::<Vec<_>>()
+        .join("")
 }
 
 pub fn stmt(stmt: &Stmt) -> String {
     match &stmt.kind {
-        StmtKind::Let { pattern: p, value, is_const } => {
+        StmtKind::Let {
+            pattern: p,
+            value,
+            is_const,
+        } => {
             let keyword = if *is_const { "const" } else { "let" };
             match value {
                 Some(value) => format!("({keyword} {} {})", pattern(p), expr(value)),
@@ -101,7 +126,11 @@ fn fn_decl(decl: &FnDecl) -> String {
             (None, false) => p.name.text.to_string(),
         })
         .collect();
-    format!("({keyword} {name}({}) {})", params.join(" "), block(&decl.body))
+    format!(
+        "({keyword} {name}({}) {})",
+        params.join(" "),
+        block(&decl.body)
+    )
 }
 
 pub fn block(b: &Block) -> String {
@@ -174,15 +203,35 @@ pub fn expr(e: &Expr) -> String {
                 .collect();
             format!("(map {})", items.join(" ")).replace("(map )", "(map)")
         }
-        ExprKind::Range { start, end, inclusive } => {
-            format!("({} {} {})", if *inclusive { "..=" } else { ".." }, opt(start), opt(end))
+        ExprKind::Range {
+            start,
+            end,
+            inclusive,
+        } => {
+            format!(
+                "({} {} {})",
+                if *inclusive { "..=" } else { ".." },
+                opt(start),
+                opt(end)
+            )
         }
         ExprKind::Unary { op, expr: e } => {
-            format!("({} {})", if *op == UnaryOp::Neg { "neg" } else { "not" }, expr(e))
+            format!(
+                "({} {})",
+                if *op == UnaryOp::Neg { "neg" } else { "not" },
+                expr(e)
+            )
         }
-        ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", binop(*op), expr(lhs), expr(rhs)),
+        ExprKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", binop(*op), expr(lhs), expr(rhs))
+        }
         ExprKind::Logical { op, lhs, rhs } => {
-            format!("({} {} {})", if *op == LogicalOp::And { "and" } else { "or" }, expr(lhs), expr(rhs))
+            format!(
+                "({} {} {})",
+                if *op == LogicalOp::And { "and" } else { "or" },
+                expr(lhs),
+                expr(rhs)
+            )
         }
         ExprKind::Assign { target, op, value } => {
             let op = op.map_or_else(|| "=".to_string(), |op| format!("{}=", binop(op)));
@@ -209,7 +258,11 @@ pub fn expr(e: &Expr) -> String {
             None => format!("(if {} {})", expr(cond), block(then)),
         },
         ExprKind::While { cond, body } => format!("(while {} {})", expr(cond), block(body)),
-        ExprKind::For { pattern: p, iterable, body } => {
+        ExprKind::For {
+            pattern: p,
+            iterable,
+            body,
+        } => {
             format!("(for {} {} {})", pattern(p), expr(iterable), block(body))
         }
         ExprKind::Break => "break".into(),
@@ -223,13 +276,22 @@ pub fn expr(e: &Expr) -> String {
             let mut out = format!("(match {}", expr(subject));
             for arm in arms {
                 out += &match &arm.guard {
-                    Some(guard) => format!(" (arm {} (if {}) {})", pattern(&arm.pattern), expr(guard), expr(&arm.body)),
+                    Some(guard) => format!(
+                        " (arm {} (if {}) {})",
+                        pattern(&arm.pattern),
+                        expr(guard),
+                        expr(&arm.body)
+                    ),
                     None => format!(" (arm {} {})", pattern(&arm.pattern), expr(&arm.body)),
                 };
             }
             out + ")"
         }
-        ExprKind::Try { body, catches, finally } => {
+        ExprKind::Try {
+            body,
+            catches,
+            finally,
+        } => {
             let mut out = format!("(try {}", block(body));
             for c in catches {
                 out += " (catch";
@@ -256,7 +318,11 @@ pub fn pattern(p: &Pattern) -> String {
         PatternKind::Wildcard => "_".into(),
         PatternKind::Bind(name) => name.text.to_string(),
         PatternKind::Literal(e) => format!("(lit {})", expr(e)),
-        PatternKind::List { before, rest, after } => {
+        PatternKind::List {
+            before,
+            rest,
+            after,
+        } => {
             let mut parts: Vec<String> = before.iter().map(pattern).collect();
             if let Some(rest) = rest {
                 parts.push(match rest {
@@ -268,7 +334,10 @@ pub fn pattern(p: &Pattern) -> String {
             format!("[{}]", parts.join(" "))
         }
         PatternKind::Map(entries) => {
-            let entries: Vec<String> = entries.iter().map(|(k, p)| format!("{k:?}: {}", pattern(p))).collect();
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(k, p)| format!("{k:?}: {}", pattern(p)))
+                .collect();
             format!("{{{}}}", entries.join(", "))
         }
         PatternKind::Or(alternatives) => {
