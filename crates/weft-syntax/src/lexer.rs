@@ -36,7 +36,8 @@
 //!
 //! `//=` is the compound assignment when condition 1 holds and at most one blank precedes it.
 //! The rule means that `f(x) // see below` divides `f(x)` by `see` (and then fails to parse): put two
-//! spaces before a trailing comment, or a colon after its first word.
+//! spaces before a trailing comment, or a colon after its first word. The parser adds a hint saying
+//! this to the errors such a misread comment causes.
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;

@@ -34,6 +34,10 @@ use crate::span::Span;
 use crate::token::{Token, TokenKind};
 use std::rc::Rc;
 
+/// Appended to errors caused by a `//` that was meant as a comment but lexed as floor division.
+const FLOOR_DIVISION_HINT: &str =
+    "'//' with one blank on each side is floor division, put two spaces before a comment";
+
 /// How deeply expressions, blocks and patterns may nest.
 const MAX_DEPTH: u32 = 256;
 
@@ -278,7 +282,7 @@ impl Parser {
             }
             let start = self.pos;
             let result = self.parse_stmt().and_then(|stmt| {
-                let ended = self.expect_stmt_end(&stmt);
+                let ended = self.expect_stmt_end(&stmt, start);
                 stmts.push(stmt);
                 ended
             });
@@ -291,7 +295,7 @@ impl Parser {
 
     /// Checks that a statement is followed by a newline, `;`, `}` or the end of input. A statement
     /// that ends with a block (`fn`, `class`, `if`, `while`, ...) may be followed by another directly.
-    fn expect_stmt_end(&mut self, stmt: &Stmt) -> PResult<()> {
+    fn expect_stmt_end(&mut self, stmt: &Stmt, start: usize) -> PResult<()> {
         if matches!(
             self.peek(),
             TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof
@@ -314,6 +318,16 @@ impl Parser {
         };
         if after_brace && block_like {
             return Ok(());
+        }
+        // A comment written with one blank on each side of `//` reads as floor division (see
+        // `lexer.rs`), leaving its words as stray tokens: say so rather than only "expected newline".
+        let divided = self.tokens[start..self.pos]
+            .iter()
+            .any(|t| t.kind == TokenKind::SlashSlash);
+        if divided {
+            return Err(self.expected(&format!(
+                "newline or ';' after statement; {FLOOR_DIVISION_HINT}"
+            )));
         }
         Err(self.expected("newline or ';' after statement"))
     }

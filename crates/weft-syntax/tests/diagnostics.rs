@@ -120,3 +120,11 @@ print(a(), b(), c())
 ";
     insta::assert_snapshot!(render_diagnostics(source));
 }
+
+#[test]
+fn comment_read_as_floor_division_gets_a_hint() {
+    insta::assert_snapshot!(render_all(&[
+        "print(x) // see below",
+        "while x {\n  x -= 1\n} // end loop"
+    ]));
+}

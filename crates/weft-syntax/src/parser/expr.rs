@@ -232,6 +232,9 @@ impl Parser {
             T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => {
                 self.parse_unsupported()
             }
+            T::SlashSlash => {
+                Err(self.expected(&format!("expression; {}", super::FLOOR_DIVISION_HINT)))
+            }
             _ => Err(self.expected("expression")),
         }
     }
