@@ -34,10 +34,14 @@
 //! 4. the text after `//` is not a word immediately followed by `:`, so `print(x) // expect: 5` and
 //!    `x // note: ...` are comments.
 //!
+//! 5. the previous token is not a string, `}`, `nil`, `true` or `false` (dividing those can only fail);
+//! 6. the rest of the line does not read as prose: two words in a row (`see below`, `end loop`), or a
+//!    character no expression contains (`'`, `?`, `` ` ``, `!` without `=`), make it a comment.
+//!
 //! `//=` is the compound assignment when condition 1 holds and at most one blank precedes it.
-//! The rule means that `f(x) // see below` divides `f(x)` by `see` (and then fails to parse): put two
-//! spaces before a trailing comment, or a colon after its first word. The parser adds a hint saying
-//! this to the errors such a misread comment causes.
+//! What remains ambiguous is a one-word comment with one blank on each side, `f(x) // done`: that divides.
+//! Put two spaces before a trailing comment, or a colon after its first word. The parser adds a hint
+//! saying this to the errors such a misread comment causes.
 
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
@@ -318,6 +322,18 @@ impl<'a> Lexer<'a> {
         if self.pending_newline.is_some() || !prev.token.kind.ends_operand() {
             return false;
         }
+        // Dividing a string, a map/block, nil or a boolean can only fail, so `//` after them is a comment.
+        if matches!(
+            prev.token.kind,
+            TokenKind::Str(_)
+                | TokenKind::StrTail(_)
+                | TokenKind::RBrace
+                | TokenKind::Nil
+                | TokenKind::True
+                | TokenKind::False
+        ) {
+            return false;
+        }
         let before = self.src.as_bytes()[..self.pos]
             .iter()
             .rev()
@@ -338,6 +354,10 @@ impl<'a> Lexer<'a> {
         let Some(first) = operand.chars().next() else {
             return false;
         };
+        let line = operand.split('\n').next().unwrap_or("");
+        if reads_as_prose(line) {
+            return false;
+        }
         if is_ident_start(first) {
             let word_len: usize = operand
                 .chars()
@@ -752,7 +772,10 @@ fn apply_layout(raw: Vec<RawToken>) -> (Vec<Token>, Vec<bool>) {
         if let Some(at) = newline {
             let after_operand = tokens.last().is_some_and(|t| !t.kind.continues_line());
             let in_block = matches!(open.last(), None | Some(Open::Brace));
-            if after_operand && in_block && token.kind != TokenKind::Dot {
+            // A declaration keyword starting a line always starts a new statement, even after a
+            // dangling operator (`let b = 1 +`), so the error stays on that line and the next
+            // statement is still parsed and checked.
+            if (after_operand || starts_declaration) && in_block && token.kind != TokenKind::Dot {
                 tokens.push(Token {
                     kind: TokenKind::Newline,
                     span: Span::new(at, at + 1),
@@ -784,4 +807,54 @@ fn track_nesting(open: &mut Vec<Open>, kind: &TokenKind) {
     if let Some(index) = open.iter().rposition(|&o| o == closes) {
         open.truncate(index);
     }
+}
+
+/// Whether the text after a `//` reads as a comment rather than an expression: two words in a row, or a
+/// character that no expression contains. Operator keywords (`and`, `or`, `not`, `in`, `if`, `else`)
+/// may sit between words without making it prose.
+fn reads_as_prose(line: &str) -> bool {
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if matches!(c, '\'' | '?' | '`') || (c == '!' && chars.peek() != Some(&'=')) {
+            return true;
+        }
+    }
+    let mut previous_word: Option<&str> = None;
+    let mut rest = line;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        if rest.starts_with('"') {
+            // Skip a string literal as one operand.
+            let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+            if previous_word.is_some_and(|w| !is_operator_word(w)) {
+                return true;
+            }
+            previous_word = Some("\"\"");
+            rest = &rest[end..];
+            continue;
+        }
+        let word_len: usize = rest
+            .chars()
+            .take_while(|&c| is_xid_continue(c) || c == '.')
+            .map(char::len_utf8)
+            .sum();
+        if word_len == 0 {
+            previous_word = None;
+            rest = &rest[rest.chars().next().map_or(1, char::len_utf8)..];
+            continue;
+        }
+        let word = &rest[..word_len];
+        if let Some(prev) = previous_word {
+            if !is_operator_word(prev) && !is_operator_word(word) {
+                return true;
+            }
+        }
+        previous_word = Some(word);
+        rest = &rest[word_len..];
+    }
+    false
+}
+
+fn is_operator_word(word: &str) -> bool {
+    matches!(word, "and" | "or" | "not" | "in" | "if" | "else" | "as")
 }

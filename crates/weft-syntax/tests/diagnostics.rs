@@ -123,8 +123,27 @@ print(a(), b(), c())
 
 #[test]
 fn comment_read_as_floor_division_gets_a_hint() {
-    insta::assert_snapshot!(render_all(&[
+    insta::assert_snapshot!(render_all(&["print(x) // done."]));
+}
+
+#[test]
+fn prose_after_slashes_is_a_comment() {
+    for src in [
         "print(x) // see below",
-        "while x {\n  x -= 1\n} // end loop"
-    ]));
+        "while x {\n  x -= 1\n} // end loop",
+        "let s = \"a\" // a trailing comment",
+        "print(a) // isn't division",
+        "let m = {a: 1} // 2",
+    ] {
+        let (_, diags) = weft_syntax::parse(src);
+        assert!(diags.is_empty(), "{src:?}: {diags:?}");
+    }
+    for src in [
+        "let q = 7 // 2",
+        "let q = (a + b) // 2 // expect: 3",
+        "print(x // y and z)",
+    ] {
+        let (_, diags) = weft_syntax::parse(src);
+        assert!(diags.is_empty(), "{src:?}: {diags:?}");
+    }
 }

@@ -91,8 +91,10 @@ fn floor_division_assignment() {
 
 #[test]
 fn documented_gotcha_single_space_comment_divides() {
-    // `a // see below` has one blank on each side and an identifier after: that is division.
-    assert_eq!(kinds("f() // see below"), "f ( ) // see below");
+    // One blank on each side and a single word after: that is still division.
+    assert_eq!(kinds("f() // done"), "f ( ) // done");
+    // Two words in a row read as prose, so that is a comment.
+    assert_eq!(kinds("f() // see below"), "f ( )");
 }
 
 // ----- Layout -----

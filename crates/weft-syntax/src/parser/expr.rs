@@ -168,11 +168,32 @@ impl Parser {
         })
     }
 
+    /// In a condition, iterable or match subject a `{` normally opens the body; it is a map literal when
+    /// the brace that closes it is directly followed by another `{` (`for k in {a: 1} { .. }`).
+    fn map_before_block(&self) -> bool {
+        let mut close = self
+            .tokens
+            .iter()
+            .skip(self.pos)
+            .scan(0usize, |depth, token| {
+                match token.kind {
+                    TokenKind::LBrace => *depth += 1,
+                    TokenKind::RBrace => *depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                Some(*depth)
+            });
+        let Some(offset) = close.position(|d| d == 0) else {
+            return false;
+        };
+        matches!(self.peek_at(offset + 1), TokenKind::LBrace)
+    }
+
     /// True when the current token can begin an expression (used for optional operands).
     fn can_start_expr(&self) -> bool {
         use TokenKind as T;
         match self.peek() {
-            T::LBrace => !self.no_map,
+            T::LBrace => !self.no_map || self.map_before_block(),
             T::Int(_)
             | T::Float(_)
             | T::Str(_)
@@ -213,7 +234,7 @@ impl Parser {
             T::StrHead(_) => self.parse_interp(),
             T::LParen => self.parse_paren(),
             T::LBracket => self.parse_list(),
-            T::LBrace if !self.no_map => self.parse_map(),
+            T::LBrace if !self.no_map || self.map_before_block() => self.parse_map(),
             T::Minus => self.parse_unary(UnaryOp::Neg, UNARY_BP),
             T::Not => self.parse_unary(UnaryOp::Not, CMP_BP),
             T::Spawn => self.parse_spawn(),
