@@ -237,22 +237,32 @@ impl Compiler<'_> {
         }
         self.fns.push(state);
         let span = decl.span;
-        if method_name.is_some() {
-            self.declare_local(&Rc::from("self"), 0, true, span);
-            if self.f().locals[0].in_cell {
-                // `self` is R[0]; a captured `self` gets its own register holding a cell.
-                let r = self.alloc();
-                self.emit(Op::Move { dst: r, src: 0 }, span);
-                self.emit(Op::NewCell { dst: r, src: r }, span);
-                self.f().locals[0].reg = r;
-            }
-        }
         let mut params = Vec::new();
         let mut has_default = Vec::new();
         let mut has_rest = false;
+        // Parameters are R[1..=n] by the calling convention, so they are allocated first.
         let first_param_reg = self.mark();
-        let param_base = self.alloc_n(decl.params.len() as u16);
-        debug_assert!(decl.params.is_empty() || param_base as u16 == first_param_reg);
+        self.alloc_n(decl.params.len() as u16);
+        if method_name.is_some() {
+            // `self` is R[0]. A captured `self` is copied into a cell in its own register, so R[0]
+            // keeps the plain instance (constructors return it from there).
+            let self_name: Rc<str> = Rc::from("self");
+            let in_cell = self.f().captured_names.contains(&self_name);
+            let reg = if in_cell {
+                let r = self.alloc();
+                self.emit(Op::NewCell { dst: r, src: 0 }, span);
+                r
+            } else {
+                0
+            };
+            self.f().locals.push(Local {
+                name: self_name,
+                reg,
+                in_cell,
+                is_const: true,
+                depth: 0,
+            });
+        }
         for (i, param) in decl.params.iter().enumerate() {
             let reg = first_param_reg as Reg + i as Reg;
             params.push(param.name.text.clone());
