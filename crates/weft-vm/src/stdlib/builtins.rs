@@ -64,7 +64,12 @@ fn len(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         Value::List(l) => vm.heap.lists.get(l).len() as i64,
         Value::Map(m) => vm.heap.maps.get(m).len() as i64,
         Value::Range(r) => vm.heap.ranges.get(r).len(),
-        other => return Err(type_error(format!("len() argument must be string, list, map or range, not {}", vm.type_name(other)))),
+        other => {
+            return Err(type_error(format!(
+                "len() argument must be string, list, map or range, not {}",
+                vm.type_name(other)
+            )))
+        }
     };
     Ok(Value::Int(n))
 }
@@ -77,15 +82,23 @@ fn int(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
             if f.is_finite() && f.abs() < 9.3e18 {
                 Ok(Value::Int(f.trunc() as i64))
             } else {
-                Err(raise("OverflowError", format!("cannot convert {} to int", vm.display(args[0]))))
+                Err(raise(
+                    "OverflowError",
+                    format!("cannot convert {} to int", vm.display(args[0])),
+                ))
             }
         }
         Value::Bool(b) => Ok(Value::Int(b as i64)),
         Value::Str(s) => {
             let text = vm.heap.str(s).trim().replace('_', "");
-            text.parse::<i64>().map(Value::Int).map_err(|_| value_error(format!("invalid int: {}", vm.repr(args[0]))))
+            text.parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| value_error(format!("invalid int: {}", vm.repr(args[0]))))
         }
-        other => Err(type_error(format!("int() argument must be string, int, float or bool, not {}", vm.type_name(other)))),
+        other => Err(type_error(format!(
+            "int() argument must be string, int, float or bool, not {}",
+            vm.type_name(other)
+        ))),
     }
 }
 
@@ -103,16 +116,24 @@ fn float(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
                 "nan" => Ok(f64::NAN),
                 t => t.parse::<f64>(),
             };
-            parsed.map(Value::Float).map_err(|_| value_error(format!("invalid float: {}", vm.repr(args[0]))))
+            parsed
+                .map(Value::Float)
+                .map_err(|_| value_error(format!("invalid float: {}", vm.repr(args[0]))))
         }
-        other => Err(type_error(format!("float() argument must be string, int, float or bool, not {}", vm.type_name(other)))),
+        other => Err(type_error(format!(
+            "float() argument must be string, int, float or bool, not {}",
+            vm.type_name(other)
+        ))),
     }
 }
 
 /// `range(end)`, `range(start, end)`, `range(start, end, step)`.
 fn range(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("range", args, 1, 3)?;
-    let ints: Vec<i64> = args.iter().map(|a| check_int(vm, "range", *a)).collect::<VmResult<_>>()?;
+    let ints: Vec<i64> = args
+        .iter()
+        .map(|a| check_int(vm, "range", *a))
+        .collect::<VmResult<_>>()?;
     let (start, end, step) = match ints.as_slice() {
         [end] => (0, *end, 1),
         [start, end] => (*start, *end, 1),
@@ -122,7 +143,12 @@ fn range(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     if step == 0 {
         return Err(value_error("range() step must not be zero"));
     }
-    Ok(vm.heap.alloc_range(RangeObj { start: Some(start), end: Some(end), inclusive: false, step }))
+    Ok(vm.heap.alloc_range(RangeObj {
+        start: Some(start),
+        end: Some(end),
+        inclusive: false,
+        step,
+    }))
 }
 
 fn assert(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
@@ -149,5 +175,10 @@ fn error(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         _ => unreachable!("arity checked"),
     };
     let trace = vm.trace();
-    Ok(vm.heap.alloc_error(ErrorObj { kind, message: Rc::from(message), trace, fields: Vec::new() }))
+    Ok(vm.heap.alloc_error(ErrorObj {
+        kind,
+        message: Rc::from(message),
+        trace,
+        fields: Vec::new(),
+    }))
 }

@@ -3,12 +3,29 @@
 
 mod args;
 mod builtins;
+mod json;
+mod lists;
+mod maps;
+mod math;
+mod os;
+mod prelude;
+mod random;
+mod strings;
 
-pub use args::{arg_count, check_int, check_str};
+pub use args::{arg_count, check_int, check_list, check_num, check_str, method_args, opt_arg};
 
 use crate::vm::Vm;
 
 /// Installs the whole standard library into `vm`.
 pub fn install(vm: &mut Vm) {
     builtins::install(vm);
+    strings::install(vm);
+    lists::install(vm);
+    maps::install(vm);
+    math::install(vm);
+    json::install(vm);
+    os::install(vm);
+    random::install(vm);
+    // Last: the prelude's Weft code sees every native above.
+    prelude::install(vm);
 }
