@@ -100,6 +100,11 @@ impl RangeObj {
         }
     }
 
+    /// Whether iterating produces nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The `i`-th value.
     pub fn nth(&self, i: i64) -> i64 {
         self.start.unwrap_or(0) + i * self.step

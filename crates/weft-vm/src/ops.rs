@@ -259,7 +259,7 @@ impl Vm {
             Value::Bool(b) => Key::Bool(b),
             Value::Int(i) => Key::Int(i),
             Value::Float(f) => {
-                if f.fract() == 0.0 && f >= -9.2e18 && f <= 9.2e18 {
+                if f.fract() == 0.0 && (-9.2e18..=9.2e18).contains(&f) {
                     Key::Int(f as i64)
                 } else {
                     Key::Float(f.to_bits())
