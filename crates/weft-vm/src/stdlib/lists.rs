@@ -458,3 +458,48 @@ fn sum(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_float_order_is_exact_and_total() {
+        let heap = Heap::new();
+        let values = [
+            Value::Float(-9.3e18),
+            Value::Int(i64::MIN),
+            Value::Int(-1),
+            Value::Float(-0.5),
+            Value::Int(0),
+            Value::Float(0.0),
+            Value::Float(0.5),
+            Value::Float(9_007_199_254_740_992.0),
+            Value::Int(9_007_199_254_740_993),
+            Value::Int(i64::MAX),
+            Value::Float(9.3e18),
+            Value::Float(f64::INFINITY),
+            Value::Float(f64::NAN),
+        ];
+        for (i, &a) in values.iter().enumerate() {
+            for (j, &b) in values.iter().enumerate() {
+                let got = sort_order(&heap, a, b);
+                assert_eq!(
+                    got,
+                    sort_order(&heap, b, a).reverse(),
+                    "antisymmetry of {a:?} {b:?}"
+                );
+                // Values are listed in ascending order except the equal pairs 0 / 0.0.
+                let equal_pair = (i == 4 && j == 5) || (i == 5 && j == 4);
+                let want = if equal_pair {
+                    Ordering::Equal
+                } else {
+                    i.cmp(&j)
+                };
+                assert_eq!(got, want, "{a:?} vs {b:?}");
+            }
+        }
+        // Among them: 2^53 + 1 (an int) is greater than 2^53 (a float) although they are equal as
+        // f64, and -9.3e18 is below every int.
+    }
+}

@@ -168,6 +168,9 @@ fn range_len(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 
 /// Whether the range produces `x` (open bounds are unbounded on that side).
 pub(crate) fn range_has(r: &RangeObj, x: i64) -> bool {
+    if r.step == 0 {
+        return false;
+    }
     let (x, step) = (x as i128, r.step as i128);
     let start = r.start.map(i128::from);
     let end = r.end.map(i128::from);

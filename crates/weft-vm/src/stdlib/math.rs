@@ -254,7 +254,7 @@ fn round_float(x: f64, digits: i64) -> f64 {
         // Formatting rounds the exact binary value correctly, ties to even.
         return format!("{x:.0$}", digits as usize).parse().unwrap_or(x);
     }
-    let p = 10f64.powi((-digits).min(400) as i32);
+    let p = 10f64.powi(-(digits.max(-400)) as i32);
     if p.is_infinite() {
         return 0.0 * x.signum();
     }

@@ -236,7 +236,7 @@ fn strip_suffix(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 
 /// Largest string a method may build (bytes); beyond it, `repeat` and `replace` raise instead of
 /// exhausting memory.
-const MAX_STR_BYTES: usize = 1 << 31;
+const MAX_STR_BYTES: usize = 1 << 30;
 
 fn too_large(name: &str) -> crate::error::Exc {
     raise("OverflowError", format!("{name}() result is too large"))
