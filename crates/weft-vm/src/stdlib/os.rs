@@ -57,3 +57,29 @@ fn exit(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     vm.flush();
     std::process::exit(code.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::vm::{Halt, Vm};
+
+    #[test]
+    fn set_args_fills_os_args() {
+        let mut vm = Vm::new();
+        vm.set_args(vec!["a".into(), "b c".into()]);
+        assert_eq!(vm.args, ["a", "b c"]);
+        let halt = vm
+            .run_source(
+                "t.weft",
+                "import os\nassert(os.args == [\"a\", \"b c\"], str(os.args))",
+            )
+            .expect("compiles");
+        assert!(
+            matches!(halt, Halt::Done(_)),
+            "{}",
+            match halt {
+                Halt::Error(e) => vm.display(e),
+                _ => String::new(),
+            }
+        );
+    }
+}
