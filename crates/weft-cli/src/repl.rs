@@ -60,6 +60,7 @@ fn eval(vm: &mut Vm, module: u32, name: &str, source: &str) {
                 Halt::Done(Value::Nil) => {}
                 Halt::Done(value) => println!("{}", vm.repr(value)),
                 Halt::Error(value) => print_uncaught(vm, value),
+                Halt::Exit(code) => std::process::exit(code),
                 Halt::OutOfFuel => {}
             }
         }

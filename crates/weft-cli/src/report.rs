@@ -34,7 +34,7 @@ pub fn run_file(path: &str, args: Vec<String>) -> u8 {
         Err(code) => return code,
     };
     let mut vm = Vm::new();
-    vm.args = args;
+    vm.set_args(args);
     let module = vm.new_module("<main>");
     let main = match vm.compile(module, file.clone(), false) {
         Ok(main) => main,
@@ -50,6 +50,7 @@ pub fn run_file(path: &str, args: Vec<String>) -> u8 {
             print_uncaught(&vm, value);
             EXIT_RUNTIME
         }
+        Halt::Exit(code) => code.clamp(0, 255) as u8,
         Halt::OutOfFuel => unreachable!("run_to_end never runs out of fuel"),
     }
 }

@@ -361,7 +361,10 @@ fn conditions_end_at_brace() {
     assert_eq!(one("while xs[{}] { }"), "(while (index xs (map)) (block))");
     // A map literal at the top level of a condition is recognised when a block follows it.
     assert_eq!(one("if x == {} { }"), "(if (== x (map)) (block))");
-    assert_eq!(one("for k in {a: 1} { }"), "(for k (map (\"a\" 1)) (block))");
+    assert_eq!(
+        one("for k in {a: 1} { }"),
+        "(for k (map (\"a\" 1)) (block))"
+    );
     assert_eq!(errors("if {} == x { }"), ["expected expression"]);
     assert_eq!(one("if x == ({}) { }"), "(if (== x (map)) (block))");
 }

@@ -22,6 +22,8 @@ pub enum Exc {
     },
     /// An existing value being thrown (or rethrown) as it is.
     Throw(Value),
+    /// `os.exit(code)`: ends the program; no handler or `finally` sees it.
+    Exit(i32),
 }
 
 /// Shorthand for a `Result` whose error is an `Exc`.
@@ -62,6 +64,7 @@ impl Vm {
     pub(crate) fn materialize(&mut self, exc: Exc) -> Value {
         match exc {
             Exc::Raise { kind, message } => self.new_error(&kind, &message),
+            Exc::Exit(_) => Value::Nil,
             Exc::Throw(value) => {
                 if let Value::Error(h) = value {
                     if self.heap.errors.get(h).trace.is_empty() {

@@ -20,6 +20,11 @@ impl Vm {
         loop {
             match self.run_slice(&mut fuel) {
                 Ok(halt) => return halt,
+                Err(Exc::Exit(code)) => {
+                    self.frames.clear();
+                    self.handlers.clear();
+                    return Halt::Exit(code);
+                }
                 Err(exc) => {
                     if let Err(value) = self.unwind(exc) {
                         return Halt::Error(value);

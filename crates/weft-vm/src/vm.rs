@@ -102,6 +102,8 @@ pub enum Halt {
     OutOfFuel,
     /// The program failed with an uncaught error (the thrown value).
     Error(Value),
+    /// The program called `os.exit(code)`.
+    Exit(i32),
 }
 
 /// Type tags used to key the method tables of built-in types.

@@ -49,7 +49,8 @@ fn reachable_values_survive_stress_collection() {
         for i in 0..200 { keep.push(make(i)); let junk = [i, [i], {k: i}] }
         let total = 0
         for m in keep { total += m["n"]; assert(m["self"]["s"] == "v${m["n"]}") }
-        let f = { let captured = [1, 2, 3]; || captured }
+        fn make_getter() { let captured = [1, 2, 3]; || captured }
+        let f = make_getter()
         print(total, f())
     "#;
     let buffer = std::rc::Rc::new(std::cell::RefCell::new(Vec::<u8>::new()));

@@ -1,7 +1,7 @@
 //! The `os` module: `args`, `env(name)`, `exit(code)`.
 
 use super::args::{arg_count, check_int, check_str, opt_arg};
-use crate::error::VmResult;
+use crate::error::{Exc, VmResult};
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -46,16 +46,17 @@ fn env(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     }
 }
 
-/// `exit(code = 0)`: flushes the output and ends the process at once with `code` (no `finally`
-/// blocks run).
+/// `exit(code = 0)`: ends the program at once with `code`. It unwinds the whole VM without running
+/// `finally` blocks or handlers; the host (the CLI) turns `Halt::Exit` into the process exit code.
 fn exit(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("os.exit", args, 0, 1)?;
     let code = match opt_arg(args, 0) {
         None => 0,
         Some(c) => check_int(vm, "os.exit", c)?,
     };
-    vm.flush();
-    std::process::exit(code.clamp(i32::MIN as i64, i32::MAX as i64) as i32)
+    Err(Exc::Exit(
+        code.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    ))
 }
 
 #[cfg(test)]
