@@ -2,10 +2,9 @@
 
 use std::fmt::Write;
 
-use weft_vm::{Proto, Vm};
+use weft_vm::Proto;
 
-use crate::report::{print_diagnostics, read_source};
-use crate::EXIT_COMPILE;
+use crate::report::compile_file;
 
 /// Disassembles one proto and, after it, its nested functions.
 pub fn disassemble(proto: &Proto, out: &mut String) {
@@ -31,22 +30,13 @@ pub fn disassemble(proto: &Proto, out: &mut String) {
 
 /// `weft disasm FILE`.
 pub fn disasm_file(path: &str) -> u8 {
-    let file = match read_source(path) {
-        Ok(file) => file,
-        Err(code) => return code,
-    };
-    let mut vm = Vm::new();
-    let module = vm.new_module("<main>");
-    match vm.compile(module, file.clone(), false) {
-        Ok(main) => {
+    match compile_file(path) {
+        Ok(compiled) => {
             let mut out = String::new();
-            disassemble(&main.proto, &mut out);
+            disassemble(&compiled.main.proto, &mut out);
             print!("{out}");
             0
         }
-        Err(diags) => {
-            print_diagnostics(&file, &diags);
-            EXIT_COMPILE
-        }
+        Err(code) => code,
     }
 }

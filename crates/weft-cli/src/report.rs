@@ -3,22 +3,41 @@
 use std::rc::Rc;
 
 use weft_syntax::{Diagnostic, SourceFile};
-use weft_vm::{Halt, Value, Vm};
+use weft_vm::{FnProto, Halt, Value, Vm};
 
 use crate::{EXIT_COMPILE, EXIT_NOINPUT, EXIT_RUNTIME};
 
-/// Reads a source file, or reports why it cannot be read.
-pub fn read_source(path: &str) -> Result<Rc<SourceFile>, u8> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(SourceFile::new(path, text)),
+/// A compiled program, ready to start.
+pub struct Compiled {
+    /// The VM it was compiled into.
+    pub vm: Vm,
+    /// The main module's top-level code.
+    pub main: Rc<FnProto>,
+    /// The main module.
+    pub module: u32,
+}
+
+/// Reads and compiles a file into a fresh VM; on failure prints why and returns the exit code.
+pub fn compile_file(path: &str) -> Result<Compiled, u8> {
+    let file = match std::fs::read_to_string(path) {
+        Ok(text) => SourceFile::new(path, text),
         Err(e) => {
             eprintln!("error: cannot read '{path}': {e}");
-            Err(EXIT_NOINPUT)
+            return Err(EXIT_NOINPUT);
+        }
+    };
+    let mut vm = Vm::new();
+    let module = vm.new_module("<main>");
+    match vm.compile(module, file.clone(), false) {
+        Ok(main) => Ok(Compiled { vm, main, module }),
+        Err(diags) => {
+            print_diagnostics(&file, &diags);
+            Err(EXIT_COMPILE)
         }
     }
 }
 
-/// Prints every diagnostic with its source line and caret.
+/// Prints every diagnostic with its source line and caret, in source order.
 pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by_key(|d| d.span.start);
@@ -29,20 +48,15 @@ pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
 
 /// `weft run FILE ARGS`.
 pub fn run_file(path: &str, args: Vec<String>) -> u8 {
-    let file = match read_source(path) {
-        Ok(file) => file,
+    let Compiled {
+        mut vm,
+        main,
+        module,
+    } = match compile_file(path) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
-    let mut vm = Vm::new();
     vm.set_args(args);
-    let module = vm.new_module("<main>");
-    let main = match vm.compile(module, file.clone(), false) {
-        Ok(main) => main,
-        Err(diags) => {
-            print_diagnostics(&file, &diags);
-            return EXIT_COMPILE;
-        }
-    };
     vm.start(main, module);
     match vm.run_to_end() {
         Halt::Done(_) => 0,
@@ -68,17 +82,8 @@ pub fn print_uncaught(vm: &Vm, value: Value) {
 
 /// `weft check FILE`.
 pub fn check_file(path: &str) -> u8 {
-    let file = match read_source(path) {
-        Ok(file) => file,
-        Err(code) => return code,
-    };
-    let mut vm = Vm::new();
-    let module = vm.new_module("<main>");
-    match vm.compile(module, file.clone(), false) {
+    match compile_file(path) {
         Ok(_) => 0,
-        Err(diags) => {
-            print_diagnostics(&file, &diags);
-            EXIT_COMPILE
-        }
+        Err(code) => code,
     }
 }

@@ -353,22 +353,7 @@ impl Compiler<'_> {
         }
         let lhs = self.expr_any(lhs);
         let rhs = self.expr_any(rhs);
-        let op = match op {
-            BinOp::Add => Op::Add { dst, lhs, rhs },
-            BinOp::Sub => Op::Sub { dst, lhs, rhs },
-            BinOp::Mul => Op::Mul { dst, lhs, rhs },
-            BinOp::Div => Op::Div { dst, lhs, rhs },
-            BinOp::FloorDiv => Op::FloorDiv { dst, lhs, rhs },
-            BinOp::Mod => Op::Mod { dst, lhs, rhs },
-            BinOp::Pow => Op::Pow { dst, lhs, rhs },
-            BinOp::Eq => Op::Eq { dst, lhs, rhs },
-            BinOp::Ne => Op::Ne { dst, lhs, rhs },
-            BinOp::Lt => Op::Lt { dst, lhs, rhs },
-            BinOp::Le => Op::Le { dst, lhs, rhs },
-            BinOp::Gt => Op::Gt { dst, lhs, rhs },
-            BinOp::Ge => Op::Ge { dst, lhs, rhs },
-        };
-        self.emit(op, span);
+        self.emit(binary_instr(op, dst, lhs, rhs), span);
     }
 
     /// `target = value` and compound assignments.
@@ -451,48 +436,7 @@ impl Compiler<'_> {
     /// `R[acc] := R[acc] op value`.
     fn compound(&mut self, op: BinOp, acc: Reg, value: &Expr, span: Span) {
         let rhs = self.expr_any(value);
-        let op = match op {
-            BinOp::Add => Op::Add {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::Sub => Op::Sub {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::Mul => Op::Mul {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::Div => Op::Div {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::FloorDiv => Op::FloorDiv {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::Mod => Op::Mod {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            BinOp::Pow => Op::Pow {
-                dst: acc,
-                lhs: acc,
-                rhs,
-            },
-            _ => {
-                self.error(span, "invalid compound assignment operator");
-                return;
-            }
-        };
-        self.emit(op, span);
+        self.emit(binary_instr(op, acc, acc, rhs), span);
     }
 
     fn call(&mut self, callee: &Expr, args: &[Arg], dst: Reg, span: Span) {
@@ -600,4 +544,23 @@ fn writes_last(expr: &Expr) -> bool {
             | ExprKind::Field { .. }
             | ExprKind::Index { .. }
     )
+}
+
+/// The instruction computing `R[dst] := R[lhs] op R[rhs]`.
+fn binary_instr(op: BinOp, dst: Reg, lhs: Reg, rhs: Reg) -> Op {
+    match op {
+        BinOp::Add => Op::Add { dst, lhs, rhs },
+        BinOp::Sub => Op::Sub { dst, lhs, rhs },
+        BinOp::Mul => Op::Mul { dst, lhs, rhs },
+        BinOp::Div => Op::Div { dst, lhs, rhs },
+        BinOp::FloorDiv => Op::FloorDiv { dst, lhs, rhs },
+        BinOp::Mod => Op::Mod { dst, lhs, rhs },
+        BinOp::Pow => Op::Pow { dst, lhs, rhs },
+        BinOp::Eq => Op::Eq { dst, lhs, rhs },
+        BinOp::Ne => Op::Ne { dst, lhs, rhs },
+        BinOp::Lt => Op::Lt { dst, lhs, rhs },
+        BinOp::Le => Op::Le { dst, lhs, rhs },
+        BinOp::Gt => Op::Gt { dst, lhs, rhs },
+        BinOp::Ge => Op::Ge { dst, lhs, rhs },
+    }
 }

@@ -13,13 +13,7 @@ use weft_syntax::Span;
 impl Compiler<'_> {
     /// `let pattern = R[src]` for a non-trivial pattern: binds every name it contains.
     pub fn destructure(&mut self, pattern: &Pattern, src: Reg, is_const: bool) {
-        let names = pattern_names(pattern);
-        let first = self.alloc_n(names.len() as u16);
-        let targets: Vec<(Rc<str>, Reg)> = names
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| (n.clone(), first + i as Reg))
-            .collect();
+        let (names, targets) = self.binding_registers(pattern);
         let mut fails = Vec::new();
         self.pattern_test(pattern, src, &mut fails, &targets, false);
         if !fails.is_empty() {
@@ -35,15 +29,21 @@ impl Compiler<'_> {
         }
     }
 
-    /// Tests `R[src]` against a `match` pattern, binding its names as locals of the current scope.
-    pub fn refutable_pattern(&mut self, pattern: &Pattern, src: Reg, fails: &mut Vec<usize>) {
+    /// The names a pattern binds, each with a fresh register the pattern writes it to.
+    fn binding_registers(&mut self, pattern: &Pattern) -> (Vec<NameAt>, Vec<(Rc<str>, Reg)>) {
         let names = pattern_names(pattern);
         let first = self.alloc_n(names.len() as u16);
-        let targets: Vec<(Rc<str>, Reg)> = names
+        let targets = names
             .iter()
             .enumerate()
             .map(|(i, (n, _))| (n.clone(), first + i as Reg))
             .collect();
+        (names, targets)
+    }
+
+    /// Tests `R[src]` against a `match` pattern, binding its names as locals of the current scope.
+    pub fn refutable_pattern(&mut self, pattern: &Pattern, src: Reg, fails: &mut Vec<usize>) {
+        let (names, targets) = self.binding_registers(pattern);
         self.pattern_test(pattern, src, fails, &targets, true);
         for ((name, reg), (_, span)) in targets.iter().zip(&names) {
             self.declare_local(name, *reg, false, *span);
@@ -216,8 +216,11 @@ impl Compiler<'_> {
     }
 }
 
+/// A bound name and where it is written.
+type NameAt = (Rc<str>, Span);
+
 /// The names a pattern binds, in first-occurrence order.
-fn pattern_names(pattern: &Pattern) -> Vec<(Rc<str>, Span)> {
+fn pattern_names(pattern: &Pattern) -> Vec<NameAt> {
     fn walk(p: &Pattern, out: &mut Vec<(Rc<str>, Span)>) {
         let mut add = |name: &Name| {
             if !out.iter().any(|(n, _)| *n == name.text) {

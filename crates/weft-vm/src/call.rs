@@ -49,15 +49,7 @@ impl Vm {
                 self.call_method_value(method, slot, argc)
             }
             Value::Class(class) => {
-                let instance = self.heap.alloc_instance(Instance {
-                    class,
-                    fields: Vec::new(),
-                });
-                self.stack[slot] = instance;
-                let init = self
-                    .heap
-                    .interned("init")
-                    .and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                let init = self.instantiate(class, slot);
                 match init {
                     Some(Value::Func(closure)) => {
                         self.call_closure(closure, slot, argc, FrameKind::Init)
@@ -76,6 +68,18 @@ impl Vm {
                 self.type_name(other)
             ))),
         }
+    }
+
+    /// Puts a new instance of `class` in `stack[slot]` (where it becomes `self`) and returns the
+    /// class's `init` method, if it has one.
+    fn instantiate(&mut self, class: Handle<crate::object::Class>, slot: usize) -> Option<Value> {
+        let instance = self.heap.alloc_instance(Instance {
+            class,
+            fields: Vec::new(),
+        });
+        self.stack[slot] = instance;
+        let init = self.heap.interned("init")?;
+        self.heap.classes.get(class).methods.get(&init).copied()
     }
 
     /// Calls `method` with `stack[slot]` as `self` and `argc` arguments after it.
@@ -305,15 +309,7 @@ impl Vm {
         let callee = method.unwrap_or(self.stack[slot]);
         let target = match callee {
             Value::Class(class) => {
-                let instance = self.heap.alloc_instance(Instance {
-                    class,
-                    fields: Vec::new(),
-                });
-                self.stack[slot] = instance;
-                let init = self
-                    .heap
-                    .interned("init")
-                    .and_then(|name| self.heap.classes.get(class).methods.get(&name).copied());
+                let init = self.instantiate(class, slot);
                 match init {
                     Some(Value::Func(closure)) => Some((closure, FrameKind::Init)),
                     _ => None,
