@@ -73,6 +73,10 @@ pub fn run_file(path: &str, args: Vec<String>) -> u8 {
 pub fn print_uncaught(vm: &Vm, value: Value) {
     eprintln!("error: {}", vm.display(value));
     for line in vm.error_trace(value) {
+        if line.starts_with("...") {
+            eprintln!("  {line}");
+            continue;
+        }
         match line.rsplit_once(' ') {
             Some((name, location)) => eprintln!("  at {name} ({location})"),
             None => eprintln!("  at {line}"),

@@ -227,7 +227,9 @@ impl Vm {
         module: u32,
         kind: FrameKind,
     ) -> VmResult<CallOutcome> {
-        if self.frames.len() >= self.max_frames {
+        // The bottom frame (a module's top level) does not count, and a recursion that counts
+        // down from `max_frames` to 0 inclusive (`max_frames + 1` calls) still fits.
+        if self.frames.len() > self.max_frames + 1 {
             return Err(raise(
                 "StackOverflow",
                 format!("maximum call depth of {} exceeded", self.max_frames),

@@ -77,20 +77,36 @@ impl Vm {
         }
     }
 
-    /// The current stack trace, innermost frame first, as `fn file:line:col`.
+    /// The current stack trace, innermost frame first, as `fn file:line:col`. A run of identical
+    /// frames (deep recursion) keeps its first three lines and then one `... N more frames like the
+    /// line above` line, so a 200,000-frame overflow stays cheap to build and readable to print.
     pub fn trace(&self) -> Vec<String> {
-        self.frames
-            .iter()
-            .rev()
-            .map(|frame| {
-                let proto = &frame.proto.proto;
-                format!(
-                    "{} {}",
-                    proto.name,
-                    proto.location(frame.pc.saturating_sub(1))
-                )
-            })
-            .collect()
+        const KEEP: usize = 3;
+        let mut lines = Vec::new();
+        let mut frames = self.frames.iter().rev().peekable();
+        while let Some(frame) = frames.next() {
+            let at = frame.pc.saturating_sub(1);
+            let mut run = 1;
+            while frames
+                .peek()
+                .is_some_and(|f| Rc::ptr_eq(&f.proto, &frame.proto) && f.pc.saturating_sub(1) == at)
+            {
+                frames.next();
+                run += 1;
+            }
+            let proto = &frame.proto.proto;
+            let line = format!("{} {}", proto.name, proto.location(at));
+            for _ in 0..run.min(KEEP) {
+                lines.push(line.clone());
+            }
+            if run > KEEP {
+                lines.push(format!(
+                    "... {} more frames like the line above",
+                    run - KEEP
+                ));
+            }
+        }
+        lines
     }
 }
 
