@@ -108,18 +108,9 @@ fn float(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         Value::Int(i) => Ok(Value::Float(i as f64)),
         Value::Float(f) => Ok(Value::Float(f)),
         Value::Bool(b) => Ok(Value::Float(b as i64 as f64)),
-        Value::Str(s) => {
-            let text = vm.heap.str(s).trim().to_ascii_lowercase();
-            let parsed = match text.as_str() {
-                "inf" | "+inf" | "infinity" => Ok(f64::INFINITY),
-                "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
-                "nan" => Ok(f64::NAN),
-                t => t.parse::<f64>(),
-            };
-            parsed
-                .map(Value::Float)
-                .map_err(|_| value_error(format!("invalid float: {}", vm.repr(args[0]))))
-        }
+        Value::Str(s) => parse_float_text(vm.heap.str(s))
+            .map(Value::Float)
+            .ok_or_else(|| value_error(format!("invalid float: {}", vm.repr(args[0])))),
         other => Err(type_error(format!(
             "float() argument must be string, int, float or bool, not {}",
             vm.type_name(other)
@@ -181,4 +172,16 @@ fn error(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         trace,
         fields: Vec::new(),
     }))
+}
+
+/// Parses a float the way `float(s)` and `s.parse_float()` do: surrounding blanks ignored, and
+/// `inf`, `-inf`, `infinity`, `nan` in any case.
+pub(crate) fn parse_float_text(text: &str) -> Option<f64> {
+    let lowered = text.trim().to_ascii_lowercase();
+    match lowered.as_str() {
+        "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        "nan" => Some(f64::NAN),
+        t => t.parse::<f64>().ok(),
+    }
 }

@@ -330,16 +330,9 @@ fn parse_int(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 fn parse_float(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("string.parse_float", args, 0, 0)?;
     let text = this(vm, args)?;
-    let lowered = text.trim().to_ascii_lowercase();
-    let parsed = match lowered.as_str() {
-        "inf" | "+inf" | "infinity" => Ok(f64::INFINITY),
-        "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
-        "nan" => Ok(f64::NAN),
-        t => t.parse::<f64>(),
-    };
-    parsed
+    super::builtins::parse_float_text(&text)
         .map(Value::Float)
-        .map_err(|_| value_error(format!("invalid float: {}", vm.repr(args[0]))))
+        .ok_or_else(|| value_error(format!("invalid float: {}", vm.repr(args[0]))))
 }
 
 /// `format(..args)`: `{}` takes the next argument, `{n}` argument `n`; `{{` and `}}` are braces.
