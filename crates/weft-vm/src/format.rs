@@ -62,6 +62,17 @@ pub fn format_float(x: f64) -> String {
     out
 }
 
+/// Identity of a value that can contain itself (list, map, instance), for cycle detection while
+/// walking nested values; `None` for everything else.
+pub(crate) fn container_id(value: Value) -> Option<(u8, u32)> {
+    match value {
+        Value::List(h) => Some((0, h.index())),
+        Value::Map(h) => Some((1, h.index())),
+        Value::Instance(h) => Some((2, h.index())),
+        _ => None,
+    }
+}
+
 /// Writes `s` as a double-quoted string literal with escapes.
 pub fn quote_str(s: &str, out: &mut String) {
     out.push('"');
@@ -124,12 +135,7 @@ impl Vm {
     }
 
     fn write_repr(&self, value: Value, out: &mut String, seen: &mut Vec<(u8, u32)>) {
-        let id = match value {
-            Value::List(h) => Some((0, h.index())),
-            Value::Map(h) => Some((1, h.index())),
-            Value::Instance(h) => Some((2, h.index())),
-            _ => None,
-        };
+        let id = container_id(value);
         if let Some(id) = id {
             if seen.contains(&id) {
                 out.push_str(match id.0 {

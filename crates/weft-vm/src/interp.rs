@@ -310,16 +310,12 @@ impl Vm {
                             .map(|v| self.stack[r] = v)
                     }
                     Op::GetField { dst, obj, name } => {
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("field name constant")
-                        };
+                        let name = name_const(consts, name);
                         self.get_field(self.stack[base + obj as usize], name)
                             .map(|v| self.stack[base + dst as usize] = v)
                     }
                     Op::SetField { obj, name, src } => {
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("field name constant")
-                        };
+                        let name = name_const(consts, name);
                         self.set_field(
                             self.stack[base + obj as usize],
                             name,
@@ -356,9 +352,7 @@ impl Vm {
                     } => {
                         self.save_pc(pc);
                         self.maybe_collect();
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("method name constant")
-                        };
+                        let name = name_const(consts, name);
                         match self.call_method(base + b as usize, name, argc as usize) {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
@@ -377,9 +371,7 @@ impl Vm {
                     Op::CallMethodEx { base: b, name } => {
                         self.save_pc(pc);
                         self.maybe_collect();
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("method name constant")
-                        };
+                        let name = name_const(consts, name);
                         let slot = base + b as usize;
                         match self
                             .resolve_method(self.stack[slot], name)
@@ -497,9 +489,7 @@ impl Vm {
                     }
                     Op::Import { dst, name } => {
                         self.save_pc(pc);
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("import name constant")
-                        };
+                        let name = name_const(consts, name);
                         match self.import(base + dst as usize, name) {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
@@ -507,9 +497,7 @@ impl Vm {
                         }
                     }
                     Op::NewClass { dst, name, count } => {
-                        let Value::Str(name) = consts[name as usize] else {
-                            unreachable!("class name constant")
-                        };
+                        let name = name_const(consts, name);
                         let first = base + dst as usize + 1;
                         let methods: Vec<Value> =
                             self.stack[first..first + count as usize].to_vec();
@@ -629,5 +617,15 @@ impl Vm {
             step: 1,
         };
         Ok(self.heap.alloc_range(range))
+    }
+}
+
+/// The interned string constant `K[idx]` naming a field, method, module or class. The compiler only
+/// emits string constants for these operands, so anything else is a compiler bug.
+#[inline]
+fn name_const(consts: &[Value], idx: u16) -> crate::value::Handle<crate::object::Str> {
+    match consts[idx as usize] {
+        Value::Str(name) => name,
+        other => unreachable!("name operand is not a string constant: {other:?}"),
     }
 }

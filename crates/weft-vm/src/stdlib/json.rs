@@ -157,12 +157,7 @@ fn write_value(
     out: &mut String,
     active: &FxHashSet<(u8, u32)>,
 ) -> VmResult<Option<Open>> {
-    let id = match value {
-        Value::List(h) => Some((0, h.index())),
-        Value::Map(h) => Some((1, h.index())),
-        Value::Instance(h) => Some((2, h.index())),
-        _ => None,
-    };
+    let id = crate::format::container_id(value);
     if let Some(id) = id {
         if active.contains(&id) {
             return Err(value_error("cannot convert a cyclic structure to json"));
