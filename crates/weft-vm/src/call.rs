@@ -78,8 +78,12 @@ impl Vm {
             fields: Vec::new(),
         });
         self.stack[slot] = instance;
-        let init = self.heap.interned("init")?;
-        self.heap.classes.get(class).methods.get(&init).copied()
+        self.heap
+            .classes
+            .get(class)
+            .methods
+            .get(&self.init_name)
+            .copied()
     }
 
     /// Calls `method` with `stack[slot]` as `self` and `argc` arguments after it.

@@ -153,13 +153,17 @@ pub struct Vm {
     pub args: Vec<String>,
     /// Maximum nested calls.
     pub max_frames: usize,
+    /// The interned name `init`, looked up on every construction.
+    pub(crate) init_name: Handle<Str>,
 }
 
 impl Vm {
     /// A VM with the prelude, the built-in methods and the standard modules installed.
     pub fn new() -> Vm {
+        let mut heap = Heap::new();
+        let init_name = heap.intern("init");
         let mut vm = Vm {
-            heap: Heap::new(),
+            heap,
             stack: Vec::new(),
             frames: Vec::new(),
             handlers: Vec::new(),
@@ -173,6 +177,7 @@ impl Vm {
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
             args: Vec::new(),
             max_frames: DEFAULT_MAX_FRAMES,
+            init_name,
         };
         crate::stdlib::install(&mut vm);
         vm
