@@ -390,43 +390,44 @@ impl Compiler<'_> {
                 }
                 self.store_var(name, r, target.span);
             }
-            ExprKind::Field { object, name } => {
-                let obj = self.expr_any(object);
-                let name = self.f().str_constant(&name.text);
+            ExprKind::Field { .. } | ExprKind::Index { .. } => {
+                // Evaluate the place once, then read it (compound only), compute, and write it back.
                 let src = self.alloc();
-                if let Some(op) = op {
-                    self.emit(
-                        Op::GetField {
-                            dst: src,
-                            obj,
-                            name,
-                        },
-                        span,
-                    );
-                    self.compound(op, src, value, span);
-                } else {
-                    self.expr(value, src);
+                let (load, store) = match &target.kind {
+                    ExprKind::Field { object, name } => {
+                        let obj = self.expr_any(object);
+                        let name = self.f().str_constant(&name.text);
+                        (
+                            Op::GetField {
+                                dst: src,
+                                obj,
+                                name,
+                            },
+                            Op::SetField { obj, name, src },
+                        )
+                    }
+                    ExprKind::Index { object, index } => {
+                        let obj = self.expr_any(object);
+                        let index = self.expr_any(index);
+                        (
+                            Op::GetIndex {
+                                dst: src,
+                                obj,
+                                index,
+                            },
+                            Op::SetIndex { obj, index, src },
+                        )
+                    }
+                    _ => unreachable!("matched a field or index target"),
+                };
+                match op {
+                    Some(op) => {
+                        self.emit(load, span);
+                        self.compound(op, src, value, span);
+                    }
+                    None => self.expr(value, src),
                 }
-                self.emit(Op::SetField { obj, name, src }, span);
-            }
-            ExprKind::Index { object, index } => {
-                let obj = self.expr_any(object);
-                let index = self.expr_any(index);
-                let src = self.alloc();
-                if let Some(op) = op {
-                    self.emit(
-                        Op::GetIndex {
-                            dst: src,
-                            obj,
-                            index,
-                        },
-                        span,
-                    );
-                    self.compound(op, src, value, span);
-                } else {
-                    self.expr(value, src);
-                }
-                self.emit(Op::SetIndex { obj, index, src }, span);
+                self.emit(store, span);
             }
             _ => self.error(target.span, "invalid assignment target"),
         }
