@@ -31,6 +31,10 @@ struct Cli {
 enum Command {
     /// Run a Weft program.
     Run {
+        /// Run on virtual time: the clock starts at 0 and jumps to the next timer when no task
+        /// is ready, so sleeps and timeouts take no real time.
+        #[arg(long)]
+        virtual_time: bool,
         /// The program file.
         file: String,
         /// Arguments passed to the program (`os.args`).
@@ -60,7 +64,11 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         None => repl::run(),
-        Some(Command::Run { file, args }) => report::run_file(&file, args),
+        Some(Command::Run {
+            file,
+            args,
+            virtual_time,
+        }) => report::run_file(&file, args, virtual_time),
         Some(Command::Check { file }) => report::check_file(&file),
         Some(Command::Disasm { file }) => disasm::disasm_file(&file),
     };

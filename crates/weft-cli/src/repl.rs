@@ -61,7 +61,7 @@ fn eval(vm: &mut Vm, module: u32, name: &str, source: &str) {
                 Halt::Done(value) => println!("{}", vm.repr(value)),
                 Halt::Error(value) => print_uncaught(vm, value),
                 Halt::Exit(code) => std::process::exit(code),
-                Halt::OutOfFuel => {}
+                Halt::OutOfFuel | Halt::Idle { .. } => {}
             }
         }
         Err(diags) => print_diagnostics(&file, &diags),

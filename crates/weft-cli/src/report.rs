@@ -47,7 +47,7 @@ pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
 }
 
 /// `weft run FILE ARGS`.
-pub fn run_file(path: &str, args: Vec<String>) -> u8 {
+pub fn run_file(path: &str, args: Vec<String>, virtual_time: bool) -> u8 {
     let Compiled {
         mut vm,
         main,
@@ -57,6 +57,7 @@ pub fn run_file(path: &str, args: Vec<String>) -> u8 {
         Err(code) => return code,
     };
     vm.set_args(args);
+    vm.set_virtual_time(virtual_time);
     vm.start(main, module);
     match vm.run_to_end() {
         Halt::Done(_) => 0,
@@ -65,7 +66,7 @@ pub fn run_file(path: &str, args: Vec<String>) -> u8 {
             EXIT_RUNTIME
         }
         Halt::Exit(code) => code.clamp(0, 255) as u8,
-        Halt::OutOfFuel => unreachable!("run_to_end never runs out of fuel"),
+        Halt::OutOfFuel | Halt::Idle { .. } => unreachable!("run_to_end runs to the end"),
     }
 }
 

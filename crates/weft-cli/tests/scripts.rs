@@ -419,10 +419,13 @@ fn excerpt(text: &str) -> String {
 fn run_script(path: &Path, source: String) -> datatest_stable::Result<()> {
     let exp = expect::parse(&source).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     let rel = relative_script_path(path).map_err(fail)?;
-    let mut args = vec![
-        exp.command.clone().unwrap_or_else(|| "run".to_string()),
-        rel.clone(),
-    ];
+    let command = exp.command.clone().unwrap_or_else(|| "run".to_string());
+    // Golden scripts run on virtual time, so timing-dependent output is exact (DESIGN.md).
+    let mut args = if command == "run" {
+        vec![command, "--virtual-time".to_string(), rel.clone()]
+    } else {
+        vec![command, rel.clone()]
+    };
     args.extend(exp.args.iter().cloned());
     let outcome = run_weft(&args).map_err(|e| fail(format!("weft {}: {e}", args.join(" "))))?;
     let problems = expect::check(&exp, &outcome);

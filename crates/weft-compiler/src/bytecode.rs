@@ -159,8 +159,19 @@ pub enum Op {
     Import { dst: Reg, name: ConstIdx },
     /// `R[dst] := class named K[name]` with methods taken from the closures `R[dst+1 ..= dst+count]`.
     NewClass { dst: Reg, name: ConstIdx, count: u8 },
-    /// `R[dst] := spawn R[dst]()` (a task running the closure).
-    Spawn { dst: Reg },
+    /// `R[func] := a task running R[func](R[func+1 ..= func+argc])`; `kind` 0 child, 1 detached,
+    /// 2 linked.
+    Spawn { func: Reg, argc: u8, kind: u8 },
+    /// `R[dst] := a new scope` pushed on the task's scope stack; `kind` 0 scope, 1 supervisor, 2 shield.
+    ScopeEnter { dst: Reg, kind: u8 },
+    /// Close scope `R[scope]` whose body produced `R[dst]` (or failed with it, when `failed`):
+    /// wait for its children (blocking), then `R[dst] := its result`, or throw its error.
+    ScopeExit { dst: Reg, scope: Reg, failed: bool },
+    /// `if R[src] is a Cancelled error { pc += offset }` (a bare `catch` does not catch it).
+    SkipCancelled { src: Reg, offset: i32 },
+    /// Rethrow `R[src]`, unless it is `Cancelled`: then rethrow `R[over]`, the error that was
+    /// already propagating through the `finally` that raised it.
+    RethrowOver { src: Reg, over: Reg },
     /// `R[dst] := await R[src]`
     Await { dst: Reg, src: Reg },
     /// Raise ValueError `no match arm matched R[src]`.

@@ -6,6 +6,7 @@
 //! pays one indirection but stays correct; the precise alternative (a full resolver pass mirroring the
 //! compiler's scoping) would duplicate the scoping rules in two places.
 
+use crate::select;
 use rustc_hash::FxHashSet;
 use std::rc::Rc;
 use weft_syntax::ast::*;
@@ -137,10 +138,38 @@ impl Walker {
             ExprKind::Range { start, end, .. } => {
                 start.iter().chain(end).for_each(|e| self.expr(e));
             }
-            ExprKind::Unary { expr, .. }
-            | ExprKind::Throw(expr)
-            | ExprKind::Spawn(expr)
-            | ExprKind::Await(expr) => self.expr(expr),
+            ExprKind::Unary { expr, .. } | ExprKind::Throw(expr) | ExprKind::Await(expr) => {
+                self.expr(expr)
+            }
+            // `spawn f(x)` evaluates `f` and `x` in the spawning function; any other spawned
+            // expression runs in a closure of its own.
+            ExprKind::Spawn { expr, .. } => {
+                if crate::spawn::direct_call(expr).is_some() {
+                    self.expr(expr);
+                } else {
+                    self.depth += 1;
+                    self.expr(expr);
+                    self.depth -= 1;
+                }
+            }
+            ExprKind::Scope { name, body, .. } => {
+                if let Some(name) = name {
+                    self.name(&name.text);
+                }
+                self.block(body);
+            }
+            ExprKind::Select { cases } => {
+                for case in cases {
+                    if let Some(name) = select::binding(&case.op) {
+                        self.name(&name.text);
+                    }
+                    select::descriptor(&case.op)
+                        .1
+                        .into_iter()
+                        .for_each(|e| self.expr(e));
+                    self.expr(&case.body);
+                }
+            }
             ExprKind::Binary { lhs, rhs, .. } | ExprKind::Logical { lhs, rhs, .. } => {
                 self.expr(lhs);
                 self.expr(rhs);

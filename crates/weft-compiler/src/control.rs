@@ -137,6 +137,9 @@ impl Compiler<'_> {
             if let Some(finally) = &saved[i].finally {
                 self.block(finally, None);
             }
+            if let Some(scope) = saved[i].scope {
+                self.leave_scope(scope);
+            }
         }
         self.f().tries = saved;
     }
@@ -225,6 +228,7 @@ impl Compiler<'_> {
         self.f().tries.push(TryCtx {
             has_handler: true,
             finally: finally.cloned(),
+            scope: None,
         });
         self.block(body, dst);
         self.f().tries.pop();
@@ -235,6 +239,16 @@ impl Compiler<'_> {
         let mut end_jumps = vec![self.emit(Op::Jump { offset: 0 }, span)];
         self.f().patch_to_here(handler);
         for catch in catches {
+            // A bare `catch` does not catch `Cancelled` (LANGUAGE.md §5).
+            let skip = catch.guard.is_none().then(|| {
+                self.emit(
+                    Op::SkipCancelled {
+                        src: err,
+                        offset: 0,
+                    },
+                    catch.span,
+                )
+            });
             self.f().begin_scope();
             if let Some(name) = &catch.name {
                 let r = self.alloc();
@@ -256,6 +270,7 @@ impl Compiler<'_> {
                     self.f().tries.push(TryCtx {
                         has_handler: true,
                         finally: Some(finally.clone()),
+                        scope: None,
                     });
                     self.block(&catch.body, dst);
                     self.f().tries.pop();
@@ -263,8 +278,7 @@ impl Compiler<'_> {
                     self.block(finally, None);
                     end_jumps.push(self.emit(Op::Jump { offset: 0 }, catch.span));
                     self.f().patch_to_here(handler2);
-                    self.block(finally, None);
-                    self.emit(Op::Rethrow { src: err2 }, catch.span);
+                    self.finally_then_rethrow(finally, err2, catch.span);
                 }
                 None => {
                     self.block(&catch.body, dst);
@@ -272,17 +286,51 @@ impl Compiler<'_> {
                 }
             }
             self.f().end_scope();
-            if let Some(jump) = next_clause {
+            for jump in next_clause.into_iter().chain(skip) {
                 self.f().patch_to_here(jump);
             }
         }
-        if let Some(finally) = finally {
-            self.block(finally, None);
+        match finally {
+            Some(finally) => self.finally_then_rethrow(finally, err, span),
+            None => {
+                self.emit(Op::Rethrow { src: err }, span);
+            }
         }
-        self.emit(Op::Rethrow { src: err }, span);
         for jump in end_jumps {
             self.f().patch_to_here(jump);
         }
+        self.free_to(mark);
+    }
+
+    /// The `finally` of an error path, then the rethrow of `R[err]`. A `Cancelled` raised inside
+    /// that `finally` does not replace the error already propagating (LANGUAGE.md §7.3).
+    fn finally_then_rethrow(&mut self, finally: &Block, err: Reg, span: Span) {
+        let mark = self.mark();
+        let inner = self.alloc();
+        let handler = self.emit(
+            Op::TryBegin {
+                err: inner,
+                offset: 0,
+            },
+            span,
+        );
+        self.f().tries.push(TryCtx {
+            has_handler: true,
+            finally: None,
+            scope: None,
+        });
+        self.block(finally, None);
+        self.f().tries.pop();
+        self.emit(Op::TryEnd, span);
+        self.emit(Op::Rethrow { src: err }, span);
+        self.f().patch_to_here(handler);
+        self.emit(
+            Op::RethrowOver {
+                src: inner,
+                over: err,
+            },
+            span,
+        );
         self.free_to(mark);
     }
 }

@@ -134,10 +134,11 @@ impl Compiler<'_> {
                 catches,
                 finally,
             } => self.try_expr(body, catches, finally.as_ref(), Some(dst), span),
-            ExprKind::Spawn(_) => self.error(
-                span,
-                "'spawn' is not supported yet (tasks arrive with the concurrency runtime)",
-            ),
+            ExprKind::Spawn { kind, expr } => self.spawn_expr(*kind, expr, dst, span),
+            ExprKind::Scope { kind, name, body } => {
+                self.scope_expr(*kind, name.as_ref(), body, dst, span)
+            }
+            ExprKind::Select { cases } => self.select_expr(cases, Some(dst), span),
             ExprKind::Await(value) => {
                 let src = self.expr_any(value);
                 self.emit(Op::Await { dst, src }, span);

@@ -35,6 +35,8 @@ pub(crate) struct LoopCtx {
 pub(crate) struct TryCtx {
     pub has_handler: bool,
     pub finally: Option<Block>,
+    /// A `scope { }` block: the register holding the scope, closed on the way out.
+    pub scope: Option<crate::bytecode::Reg>,
 }
 
 /// Compilation state of one function.
@@ -147,7 +149,8 @@ impl FnState {
             | Op::TryBegin { offset: o, .. }
             | Op::IterNext { offset: o, .. }
             | Op::TestList { offset: o, .. }
-            | Op::TestMapKey { offset: o, .. } => *o = offset,
+            | Op::TestMapKey { offset: o, .. }
+            | Op::SkipCancelled { offset: o, .. } => *o = offset,
             other => unreachable!("patching a non-jump {other:?}"),
         }
     }

@@ -13,6 +13,8 @@ mod expr;
 mod function;
 mod pattern;
 mod proto;
+mod select;
+mod spawn;
 mod stmt;
 
 pub use bytecode::{ConstIdx, Op, Reg};

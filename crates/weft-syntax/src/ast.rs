@@ -210,10 +210,72 @@ pub enum ExprKind {
         catches: Vec<CatchClause>,
         finally: Option<Block>,
     },
-    /// `spawn expr` or `spawn { block }` (the block is an `ExprKind::Block`).
-    Spawn(Box<Expr>),
+    /// `spawn expr` or `spawn { block }` (the block is an `ExprKind::Block`); also `spawn_detached`
+    /// and `spawn_link`, told apart by `kind`.
+    Spawn { kind: SpawnKind, expr: Box<Expr> },
     /// `await expr`.
     Await(Box<Expr>),
+    /// `scope { }`, `scope |s| { }`, `supervisor { }`, `supervisor |s| { }` or `shield { }`; its value
+    /// is the block's value. `name` is the optional `|s|` binding the scope object (never for `shield`).
+    Scope {
+        kind: ScopeKind,
+        name: Option<Name>,
+        body: Block,
+    },
+    /// `select { case => body, ... }`: cases in source order.
+    Select { cases: Vec<SelectCase> },
+}
+
+/// Which spawn keyword started a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnKind {
+    /// `spawn`: a child of the current scope.
+    Child,
+    /// `spawn_detached`: a task in the root scope.
+    Detached,
+    /// `spawn_link`: a task in the root scope, linked to the spawner.
+    Link,
+}
+
+/// Which scope keyword opened a scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// `scope`: a child's unobserved failure cancels the scope.
+    Scope,
+    /// `supervisor`: failures surface only through `await`.
+    Supervisor,
+    /// `shield`: protects its body from cancellation.
+    Shield,
+}
+
+/// One `op => body` case of a `select`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectCase {
+    /// What the case waits for.
+    pub op: SelectOp,
+    /// The case's value (a `Block` expression when written with braces).
+    pub body: Expr,
+    /// The whole case.
+    pub span: Span,
+}
+
+/// What a `select` case waits for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SelectOp {
+    /// `v = ch.recv()`, `ch.recv()`, or with `ok: true` `v = ch.recv_ok()` (binds `[value, ok]`).
+    Recv {
+        binding: Option<Name>,
+        channel: Expr,
+        ok: bool,
+    },
+    /// `ch.send(value)`.
+    Send { channel: Expr, value: Expr },
+    /// `t = await task` or `await task`.
+    Await { binding: Option<Name>, task: Expr },
+    /// `after ms`: fires when `ms` milliseconds pass with no other case ready.
+    After { ms: Expr },
+    /// `default`: runs when no other case is ready.
+    Default,
 }
 
 /// One part of an interpolated string.

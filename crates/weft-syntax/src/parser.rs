@@ -4,12 +4,13 @@
 //!
 //! # Error recovery
 //! Parse functions return [`PResult`]; an `Err` means "a diagnostic has been reported, give up on this
-//! construct". Statement lists (the program, blocks, class bodies, match arms) catch the error and skip
-//! ahead to the next statement boundary: a newline or `;` outside the brackets that were open where the
-//! error happened, or the `}` closing the enclosing block (see [`Parser::synchronize`]). So each statement
-//! reports at most one error, and errors in separate statements are all reported. Diagnostics at the
-//! same position as the previous one are dropped, and no parse error is reported at a lexer error token
-//! (the lexer reported it already) or at the end of input after an unterminated string or comment.
+//! construct". Statement lists (the program, blocks, class bodies, match arms, select cases) catch the
+//! error and skip ahead to the next statement boundary: a newline or `;` outside the brackets that were
+//! open where the error happened, or the `}` closing the enclosing block (see [`Parser::synchronize`]).
+//! So each statement reports at most one error, and errors in separate statements are all reported.
+//! Diagnostics at the same position as the previous one are dropped, and no parse error is reported at
+//! a lexer error token (the lexer reported it already) or at the end of input after an unterminated
+//! string or comment.
 //!
 //! # Nesting limit
 //! To keep the parser (and later passes that walk the tree recursively) within the stack, expressions,
@@ -19,7 +20,7 @@
 //! # Layout
 //! The lexer already dropped the line breaks that do not end statements (see `lexer.rs`). Inside `{...}`
 //! line breaks are kept, so the parser skips them itself in map literals, map patterns and between match
-//! arms and class members.
+//! arms, select cases and class members.
 
 mod expr;
 mod pattern;
@@ -312,6 +313,8 @@ impl Parser {
                     | ExprKind::For { .. }
                     | ExprKind::Match { .. }
                     | ExprKind::Try { .. }
+                    | ExprKind::Scope { .. }
+                    | ExprKind::Select { .. }
                     | ExprKind::Block(_)
             ),
             _ => false,

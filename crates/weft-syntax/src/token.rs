@@ -77,21 +77,25 @@ pub enum TokenKind {
     As,
     /// `spawn`
     Spawn,
+    /// `spawn_detached`
+    SpawnDetached,
+    /// `spawn_link`
+    SpawnLink,
     /// `await`
     Await,
     /// `async`
     Async,
-    /// `scope` (reserved; not supported by the parser yet)
+    /// `scope`
     Scope,
-    /// `supervisor` (reserved; not supported by the parser yet)
+    /// `supervisor`
     Supervisor,
-    /// `shield` (reserved; not supported by the parser yet)
+    /// `shield`
     Shield,
-    /// `select` (reserved; not supported by the parser yet)
+    /// `select`
     Select,
     /// `receive` (reserved; not supported by the parser yet)
     Receive,
-    /// `after` (reserved for `select` and `receive`)
+    /// `after` (in `select` cases; reserved for `receive`)
     After,
     /// `true`
     True,
@@ -214,6 +218,8 @@ pub(crate) fn keyword(text: &str) -> Option<TokenKind> {
         "import" => Import,
         "as" => As,
         "spawn" => Spawn,
+        "spawn_detached" => SpawnDetached,
+        "spawn_link" => SpawnLink,
         "await" => Await,
         "async" => Async,
         "scope" => Scope,
@@ -259,6 +265,8 @@ impl TokenKind {
             Import => "import",
             As => "as",
             Spawn => "spawn",
+            SpawnDetached => "spawn_detached",
+            SpawnLink => "spawn_link",
             Await => "await",
             Async => "async",
             Scope => "scope",

@@ -93,6 +93,37 @@ fn unsupported_constructs_are_reported_and_skipped() {
         "scope |s| {\n  spawn f()\n}\nprint(1 2)",
         "let v = select { x = ch.recv() => x }",
         "supervisor { }\nshield { }\nreceive { m => m }",
+        "let v = receive { m => m }\nprint(v 1)",
+    ]));
+}
+
+#[test]
+fn select_errors() {
+    insta::assert_snapshot!(render_all(&[
+        "select { x => 1 }",
+        "select { v = f() => v }",
+        "select { ch.recv(1) => 1, ch.send() => 2, ch.send(1, 2) => 3 }",
+        "select { ch.send(..xs) => 1, ch.close() => 2, recv() => 3 }",
+        "select {\n  default => 1\n  ch.recv() => 2\n  default => 3\n}",
+        "select {\n  after 10 => 1\n  after 20 => 2\n}",
+        "select {\n  s = ch.send(1) => s\n  t = after 5 => t\n  d = default => d\n}",
+        "select { ch.recv() 1 }",
+        "select { ch.recv() => 1 ch.recv() => 2 }",
+        "select ch { }",
+        "let v = select {\n  x = ch.recv() => x\n",
+        "select {\n  bad bad => 1\n  v = ch.recv() => v\n  f() => 2\n}",
+    ]));
+}
+
+#[test]
+fn scope_errors() {
+    insta::assert_snapshot!(render_all(&[
+        "scope |s { }",
+        "scope |1| { }",
+        "supervisor || { }",
+        "shield |s| { }",
+        "scope 1",
+        "let r = supervisor\nprint(r)",
     ]));
 }
 

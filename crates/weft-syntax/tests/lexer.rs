@@ -254,13 +254,13 @@ fn unicode_identifiers() {
 #[test]
 fn keywords() {
     let source = "let const fn return if else while for in break continue match class self try catch finally \
-                  throw import as spawn await async scope supervisor shield select receive after true false nil \
+                  throw import as spawn spawn_detached spawn_link await async scope supervisor shield select receive after true false nil \
                   and or not";
     let (tokens, _) = lex(source);
     assert!(tokens
         .iter()
         .all(|t| !matches!(t.kind, TokenKind::Ident(_))));
-    assert_eq!(tokens.len(), 36);
+    assert_eq!(tokens.len(), 38);
 }
 
 #[test]

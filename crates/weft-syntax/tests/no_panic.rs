@@ -46,12 +46,28 @@ let r = xs
 for [k, v] in m.items() { if k == nil { break } else if v { continue } else { return v } }
 while not done and i < 10 { i += 1; xs[i..] = r"raw" }
 "#,
+    r#"let r = scope |s| {
+  let a = spawn_detached f()
+  spawn_link { g() }
+  supervisor { spawn h() }
+  shield { cleanup() }
+  select {
+    v = ch.recv() => v
+    pair = ch.recv_ok() => pair, out.send(1) => nil
+    t = await a => { t }
+    after 100 => "late"
+    default => nil
+  }
+}
+"#,
 ];
 
 /// Fragments that are likely to produce interesting token sequences.
+#[rustfmt::skip]
 const FRAGMENTS: &[&str] = &[
     "let ", "fn ", "class ", "if ", "else ", "match ", "try ", "catch ", "finally ", "for ",
     " in ", "while ", "return ", "spawn ", "await ", "async ", "scope ", "select ", "import ",
+    "spawn_link ", "supervisor ", "shield ", "after ", "default ", ".recv()", ".send(", " = ",
     "const ", "not ", " and ", "x", "y", "_", "1", "2.5", "0x", "1e", "\"", "\"a ${", "}", "{",
     "(", ")", "[", "]", "|", "||", ",", ".", "..", "..=", "=>", "=", "==", "+", "-", "*", "**",
     "/", "//", " // ", "%", "<", ":", ";", "\n", " ", "\\", "r\"", "/*", "*/", "@", "é", "self",

@@ -179,6 +179,67 @@ self.count = nil
     ));
 }
 
+#[test]
+fn snapshot_spawn_kinds_and_scopes() {
+    insta::assert_snapshot!(sexpr(
+        r#"
+let a = spawn f(1)
+let b = spawn_detached f(2)
+let c = spawn_link { loop_forever() }
+spawn_detached { 1 }; spawn_link g()
+scope { spawn f() }
+scope |s| {
+  spawn work(s)
+  s.cancel()
+}
+let r = scope { 1 }
+let q = supervisor |sup| { spawn a(); spawn b() }
+supervisor { }
+shield { cleanup() }
+let v = shield { await t } + 1
+scope { } print(1)
+f(scope { 1 }, shield { 2 })
+"#
+    ));
+}
+
+#[test]
+fn snapshot_select() {
+    insta::assert_snapshot!(sexpr(
+        r#"
+let v = select {
+  x = ch.recv() => x
+  ch.recv() => "drained",
+  pair = ch.recv_ok() => { let [value, ok] = pair; value }
+  out.send(x + 1) => "sent"
+  r = await task => r
+  await spawn f() => nil
+  after 100 => "timeout"
+  default => "nothing ready"
+}
+select { m = a.b.recv() => m, c().send([1, 2]) => 2 }
+select {
+  after timeout_ms() * 2 => {
+    print("late")
+  }
+}
+select { } print(1)
+let default = 1
+select { default => default }
+"#
+    ));
+}
+
+/// The full `Debug` form pins the spans and node shapes of the concurrency forms.
+#[test]
+fn snapshot_debug_ast_concurrency() {
+    let (program, diagnostics) = parse(
+        "spawn_link f()\nscope |s| { 1 }\nselect { v = ch.recv() => v, ch.send(1) => 2, after 5 => 3, default => 4 }\n",
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    insta::assert_debug_snapshot!(program);
+}
+
 /// The full `Debug` form pins spans and the exact node shapes for a small program.
 #[test]
 fn snapshot_debug_ast() {
@@ -221,6 +282,9 @@ fn precedence() {
         ("-x.y(1)[2]", "(neg (index (call (. x y) 1) 2))"),
         ("await t + 1", "(+ (await t) 1)"),
         ("spawn f() * 2", "(* (spawn (call f)) 2)"),
+        ("spawn_detached f() * 2", "(* (spawn_detached (call f)) 2)"),
+        ("spawn_link f().x", "(spawn_link (. (call f) x))"),
+        ("await spawn_link f()", "(await (spawn_link (call f)))"),
         ("- - x", "(neg (neg x))"),
         ("not not x", "(not (not x))"),
         ("(1 + 2) * 3", "(* (+ 1 2) 3)"),

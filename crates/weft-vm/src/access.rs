@@ -77,6 +77,8 @@ impl Vm {
                         let items = lines.into_iter().map(|l| self.heap.alloc_str(l)).collect();
                         Ok(self.heap.alloc_list(items))
                     }
+                    // Every error has these, empty unless a scope or combinator filled them.
+                    "suppressed" | "errors" => Ok(self.heap.alloc_list(Vec::new())),
                     _ => self.builtin_member(obj, name),
                 }
             }
@@ -86,6 +88,9 @@ impl Vm {
                     return Ok(v);
                 }
                 self.builtin_member(obj, name)
+            }
+            Value::Task(t) if &**self.heap.str(name) == "id" => {
+                Ok(Value::Int(self.heap.tasks.get(t).id as i64))
             }
             _ => self.builtin_member(obj, name),
         }
@@ -329,6 +334,8 @@ impl Vm {
                     _ => Err(value_error("cannot iterate an open range")),
                 }
             }
+            // Channels are received from one value at a time (see `channel_iter_next`).
+            Value::Channel(_) => Ok((src, Value::Undef)),
             other => {
                 let items = self.iterate(other)?;
                 Ok((self.heap.alloc_list(items), Value::Int(0)))

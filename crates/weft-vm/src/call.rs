@@ -435,6 +435,9 @@ pub(crate) fn type_tag(value: Value) -> Option<TypeTag> {
         Value::Map(_) => TypeTag::Map,
         Value::Range(_) => TypeTag::Range,
         Value::Error(_) => TypeTag::Error,
+        Value::Task(_) => TypeTag::Task,
+        Value::Channel(_) => TypeTag::Channel,
+        Value::Scope(_) => TypeTag::Scope,
         Value::Func(_) | Value::Native(_) | Value::Bound(_) => TypeTag::Func,
         _ => return None,
     })

@@ -24,6 +24,9 @@ pub enum Exc {
     Throw(Value),
     /// `os.exit(code)`: ends the program; no handler or `finally` sees it.
     Exit(i32),
+    /// The running task blocked (its wait is recorded in the task); not an error. Natives that
+    /// block return it, and the interpreter ends the task's slice.
+    Block,
 }
 
 /// Shorthand for a `Result` whose error is an `Exc`.
@@ -64,7 +67,7 @@ impl Vm {
     pub(crate) fn materialize(&mut self, exc: Exc) -> Value {
         match exc {
             Exc::Raise { kind, message } => self.new_error(&kind, &message),
-            Exc::Exit(_) => Value::Nil,
+            Exc::Exit(_) | Exc::Block => Value::Nil,
             Exc::Throw(value) => {
                 if let Value::Error(h) = value {
                     if self.heap.errors.get(h).trace.is_empty() {

@@ -113,6 +113,9 @@ impl Vm {
             }
             Value::Error(_) => "error".into(),
             Value::Module(_) => "module".into(),
+            Value::Task(_) => "task".into(),
+            Value::Channel(_) => "channel".into(),
+            Value::Scope(_) => "scope".into(),
             Value::Cell(_) => "cell".into(),
             Value::Undef => "undefined".into(),
         }
@@ -232,6 +235,11 @@ impl Vm {
             Value::Module(id) => {
                 let _ = write!(out, "<module {}>", self.modules[id as usize].name);
             }
+            Value::Task(h) => {
+                let _ = write!(out, "<task {}>", self.heap.tasks.get(h).id);
+            }
+            Value::Channel(_) => out.push_str("<channel>"),
+            Value::Scope(_) => out.push_str("<scope>"),
             Value::Cell(_) => out.push_str("<cell>"),
             Value::Undef => out.push_str("<undefined>"),
         }

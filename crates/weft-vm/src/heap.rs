@@ -12,6 +12,7 @@ use std::rc::Rc;
 use crate::object::{
     BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
 };
+use crate::task::{Channel, ScopeObj, Task};
 use crate::value::{Handle, Value};
 use rustc_hash::FxHashMap;
 
@@ -62,6 +63,23 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Whether a handle still points at a live object (timers may outlive what they refer to).
+    pub fn is_live(&self, handle: Handle<T>) -> bool {
+        self.slots
+            .get(handle.index() as usize)
+            .is_some_and(Option::is_some)
+    }
+
+    /// The object behind a handle, if it is still live.
+    pub fn try_get(&self, handle: Handle<T>) -> Option<&T> {
+        self.slots.get(handle.index() as usize)?.as_ref()
+    }
+
+    /// The object behind a handle, mutably, if it is still live.
+    pub fn try_get_mut(&mut self, handle: Handle<T>) -> Option<&mut T> {
+        self.slots.get_mut(handle.index() as usize)?.as_mut()
+    }
+
     /// Marks a handle; returns true when it was not marked before (its children need tracing).
     fn mark(&mut self, handle: Handle<T>) -> bool {
         let mark = &mut self.marks[handle.index() as usize];
@@ -110,6 +128,12 @@ pub struct Heap {
     pub instances: Slab<Instance>,
     /// Error values.
     pub errors: Slab<ErrorObj>,
+    /// Tasks.
+    pub tasks: Slab<Task>,
+    /// Scopes.
+    pub scopes: Slab<ScopeObj>,
+    /// Channels.
+    pub channels: Slab<Channel>,
     /// Interned strings (names and constants); these are permanent roots.
     interned: FxHashMap<Rc<str>, Handle<Str>>,
     /// Allocations since the last collection (objects, weighted by a rough size).
@@ -143,6 +167,9 @@ impl Heap {
             classes: Slab::default(),
             instances: Slab::default(),
             errors: Slab::default(),
+            tasks: Slab::default(),
+            scopes: Slab::default(),
+            channels: Slab::default(),
             interned: FxHashMap::default(),
             allocated: 0,
             threshold: INITIAL_THRESHOLD,
@@ -239,6 +266,24 @@ impl Heap {
         Value::Error(self.errors.insert(error))
     }
 
+    /// Allocates a task.
+    pub fn alloc_task(&mut self, task: Task) -> Handle<Task> {
+        self.account(4 + task.stack.len());
+        self.tasks.insert(task)
+    }
+
+    /// Allocates a scope.
+    pub fn alloc_scope(&mut self, scope: ScopeObj) -> Handle<ScopeObj> {
+        self.account(2);
+        self.scopes.insert(scope)
+    }
+
+    /// Allocates a channel.
+    pub fn alloc_channel(&mut self, channel: Channel) -> Value {
+        self.account(2 + channel.cap.min(64));
+        Value::Channel(self.channels.insert(channel))
+    }
+
     /// The text of a string value.
     #[inline]
     pub fn str(&self, handle: Handle<Str>) -> &Rc<str> {
@@ -265,7 +310,10 @@ impl Heap {
             + self.bounds.sweep()
             + self.classes.sweep()
             + self.instances.sweep()
-            + self.errors.sweep();
+            + self.errors.sweep()
+            + self.tasks.sweep()
+            + self.scopes.sweep()
+            + self.channels.sweep();
         let live = self.live_objects();
         self.allocated = 0;
         self.threshold = INITIAL_THRESHOLD.max(live * 2);
@@ -284,6 +332,9 @@ impl Heap {
             + self.classes.live()
             + self.instances.live()
             + self.errors.live()
+            + self.tasks.live()
+            + self.scopes.live()
+            + self.channels.live()
     }
 
     /// Marks one value and pushes its children on the gray stack.
@@ -344,6 +395,21 @@ impl Heap {
                         gray.push(Value::Str(name));
                         gray.push(field);
                     }
+                }
+            }
+            Value::Task(h) => {
+                if self.tasks.mark(h) {
+                    self.tasks.get(h).trace_values(gray);
+                }
+            }
+            Value::Scope(h) => {
+                if self.scopes.mark(h) {
+                    self.scopes.get(h).trace_values(gray);
+                }
+            }
+            Value::Channel(h) => {
+                if self.channels.mark(h) {
+                    self.channels.get(h).trace_values(gray);
                 }
             }
             Value::Error(h) => {

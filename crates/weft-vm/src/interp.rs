@@ -11,31 +11,14 @@ use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
 use crate::object::{Closure, Key, RangeObj};
 use crate::ops::Arith;
+use crate::scope::SpawnKind;
+use crate::task::ScopeKind;
 use crate::value::Value;
-use crate::vm::{FrameKind, Halt, Handler, Vm};
+use crate::vm::{FrameKind, Handler, Vm};
 
 impl Vm {
-    /// Runs for at most `fuel` instructions.
-    pub fn run(&mut self, mut fuel: u64) -> Halt {
-        loop {
-            match self.run_slice(&mut fuel) {
-                Ok(halt) => return halt,
-                Err(Exc::Exit(code)) => {
-                    self.frames.clear();
-                    self.handlers.clear();
-                    return Halt::Exit(code);
-                }
-                Err(exc) => {
-                    if let Err(value) = self.unwind(exc) {
-                        return Halt::Error(value);
-                    }
-                }
-            }
-        }
-    }
-
     /// Delivers a thrown error to the innermost handler, or reports it uncaught.
-    fn unwind(&mut self, exc: Exc) -> Result<(), Value> {
+    pub(crate) fn unwind(&mut self, exc: Exc) -> Result<(), Value> {
         let value = self.materialize(exc);
         let Some(handler) = self.handlers.pop() else {
             return Err(value);
@@ -48,11 +31,13 @@ impl Vm {
         Ok(())
     }
 
-    /// The loop proper. An `Err` carries an exception raised at the saved `pc` of the top frame.
-    fn run_slice(&mut self, fuel: &mut u64) -> VmResult<Halt> {
+    /// The loop proper: runs the current task until its body returns (`Some(value)`), its fuel runs
+    /// out (`None`), or an exception is raised at the saved `pc` of the top frame (`Err`; a task
+    /// that blocked raises `Exc::Block`).
+    pub(crate) fn run_slice(&mut self, fuel: &mut u64) -> VmResult<Option<Value>> {
         'frame: loop {
             let Some(frame) = self.frames.last() else {
-                return Ok(Halt::Done(Value::Nil));
+                return Ok(Some(Value::Nil));
             };
             let proto = frame.proto.clone();
             let code: &[Op] = &proto.proto.code;
@@ -64,7 +49,7 @@ impl Vm {
             loop {
                 if *fuel == 0 {
                     self.save_pc(pc);
-                    return Ok(Halt::OutOfFuel);
+                    return Ok(None);
                 }
                 *fuel -= 1;
                 let op = code[pc];
@@ -385,7 +370,7 @@ impl Vm {
                     Op::Return { src } => {
                         let value = self.stack[base + src as usize];
                         match self.return_from_frame(value) {
-                            Some(done) => return Ok(Halt::Done(done)),
+                            Some(done) => return Ok(Some(done)),
                             None => continue 'frame,
                         }
                     }
@@ -415,10 +400,36 @@ impl Vm {
                     Op::IterNext { iter, dst, offset } => {
                         let slot = base + iter as usize;
                         match self.iter_next(slot) {
-                            Some(value) => self.stack[base + dst as usize] = value,
-                            None => pc = (pc as i64 + offset as i64) as usize,
+                            Some(value) => {
+                                self.stack[base + dst as usize] = value;
+                                Ok(())
+                            }
+                            None => match self.stack[slot] {
+                                // `for v in ch`: off the hot path, as channel state never
+                                // holds the int index the other iterations use.
+                                Value::Channel(ch) => match self.channel_iter_next(ch, slot) {
+                                    Ok(Some(value)) => {
+                                        self.stack[base + dst as usize] = value;
+                                        Ok(())
+                                    }
+                                    Ok(None) => {
+                                        pc = (pc as i64 + offset as i64) as usize;
+                                        Ok(())
+                                    }
+                                    Err(Exc::Block) => {
+                                        // Run this instruction again when woken: it then finds
+                                        // the received `[v, ok]` pair in R[iter+1].
+                                        pc -= 1;
+                                        Err(Exc::Block)
+                                    }
+                                    Err(e) => Err(e),
+                                },
+                                _ => {
+                                    pc = (pc as i64 + offset as i64) as usize;
+                                    Ok(())
+                                }
+                            },
                         }
-                        Ok(())
                     }
                     Op::TestList {
                         src,
@@ -504,11 +515,62 @@ impl Vm {
                         self.stack[base + dst as usize] = self.new_class(name, &methods);
                         Ok(())
                     }
-                    Op::Spawn { .. } => Err(raise("TypeError", "tasks are not supported yet")),
-                    Op::Await { dst, src } => {
-                        // Until tasks exist, every awaited value is a plain value, which `await` returns.
-                        self.stack[base + dst as usize] = self.stack[base + src as usize];
+                    Op::Spawn { func, argc, kind } => {
+                        self.save_pc(pc);
+                        let slot = base + func as usize;
+                        let args = self.stack[slot + 1..slot + 1 + argc as usize].to_vec();
+                        let task =
+                            self.spawn_task(self.stack[slot], &args, SpawnKind::from_code(kind));
+                        self.stack[slot] = task;
                         Ok(())
+                    }
+                    Op::Await { dst, src } => match self.stack[base + src as usize] {
+                        Value::Task(task) => {
+                            self.save_pc(pc);
+                            self.await_task(task)
+                                .map(|v| self.stack[base + dst as usize] = v)
+                        }
+                        // Awaiting a plain value returns it.
+                        value => {
+                            self.stack[base + dst as usize] = value;
+                            Ok(())
+                        }
+                    },
+                    Op::ScopeEnter { dst, kind } => {
+                        let kind = match kind {
+                            1 => ScopeKind::Supervisor,
+                            2 => ScopeKind::Shield,
+                            _ => ScopeKind::Block,
+                        };
+                        self.stack[base + dst as usize] = self.scope_enter(kind);
+                        Ok(())
+                    }
+                    Op::ScopeExit { dst, scope, failed } => {
+                        self.save_pc(pc);
+                        let value = self.stack[base + dst as usize];
+                        let body = if failed { Err(value) } else { Ok(value) };
+                        match self.stack[base + scope as usize] {
+                            Value::Scope(s) => self
+                                .scope_exit(s, body)
+                                .map(|v| self.stack[base + dst as usize] = v),
+                            _ => Ok(()),
+                        }
+                    }
+                    Op::SkipCancelled { src, offset } => {
+                        if self.is_cancelled_error(self.stack[base + src as usize]) {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }
+                    Op::RethrowOver { src, over } => {
+                        // `Cancelled` raised in a `finally` does not replace the error already
+                        // propagating through it (LANGUAGE.md §7.3).
+                        let error = self.stack[base + src as usize];
+                        if self.is_cancelled_error(error) {
+                            Err(Exc::Throw(self.stack[base + over as usize]))
+                        } else {
+                            Err(Exc::Throw(error))
+                        }
                     }
                     Op::NoMatch { src } => {
                         let shown = self.repr(self.stack[base + src as usize]);
@@ -517,6 +579,9 @@ impl Vm {
                 };
                 if let Err(exc) = result {
                     self.save_pc(pc);
+                    if matches!(exc, Exc::Block) {
+                        self.sched.block_slot = base + blocked_slot(op);
+                    }
                     return Err(exc);
                 }
             }
@@ -618,6 +683,18 @@ impl Vm {
         };
         Ok(self.heap.alloc_range(range))
     }
+}
+
+/// The register (relative to the frame) that receives the result of an instruction that blocked.
+fn blocked_slot(op: Op) -> usize {
+    let reg = match op {
+        Op::Call { func, .. } | Op::CallEx { func } => func,
+        Op::CallMethod { base, .. } | Op::CallMethodEx { base, .. } => base,
+        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } => dst,
+        Op::IterNext { iter, .. } => iter + 1,
+        _ => 0,
+    };
+    reg as usize
 }
 
 /// The interned string constant `K[idx]` naming a field, method, module or class. The compiler only

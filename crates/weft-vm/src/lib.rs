@@ -5,6 +5,7 @@
 
 mod access;
 mod call;
+mod channel;
 mod error;
 mod format;
 mod heap;
@@ -12,7 +13,10 @@ mod interp;
 mod module;
 mod object;
 mod ops;
+mod scheduler;
+mod scope;
 pub mod stdlib;
+mod task;
 mod value;
 mod vm;
 
@@ -22,6 +26,9 @@ pub use format::{format_float, quote_str};
 pub use heap::Heap;
 pub use object::{Key, Map, RangeObj};
 pub use ops::Arith;
+pub use scheduler::{Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
+pub use scope::SpawnKind;
+pub use task::{Priority, Task};
 pub use value::{Handle, Value};
 pub use vm::{FnProto, Halt, TypeTag, Vm, DEFAULT_MAX_FRAMES};
 pub use weft_compiler::{Op, Proto};

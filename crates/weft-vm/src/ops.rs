@@ -248,6 +248,9 @@ impl Vm {
             (Value::Instance(x), Value::Instance(y)) => x == y,
             (Value::Error(x), Value::Error(y)) => x == y,
             (Value::Module(x), Value::Module(y)) => x == y,
+            (Value::Task(x), Value::Task(y)) => x == y,
+            (Value::Channel(x), Value::Channel(y)) => x == y,
+            (Value::Scope(x), Value::Scope(y)) => x == y,
             _ => false,
         }
     }

@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use crate::object::{
     BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
 };
+use crate::task::{Channel, ScopeObj, Task};
 
 /// A typed index into the heap slab holding `T`.
 pub struct Handle<T> {
@@ -94,6 +95,12 @@ pub enum Value {
     Error(Handle<ErrorObj>),
     /// A module (standard or file).
     Module(ModuleId),
+    /// A task (`spawn`).
+    Task(Handle<Task>),
+    /// A channel (`channel(n)`).
+    Channel(Handle<Channel>),
+    /// A structured-concurrency scope (`scope |s| { }`).
+    Scope(Handle<ScopeObj>),
     /// A captured variable's cell (never visible to scripts).
     Cell(Handle<Cell>),
     /// Internal marker: a missing argument or an undefined global. Never visible to scripts.

@@ -15,6 +15,7 @@ use weft_syntax::{Diagnostic, SourceFile};
 use crate::error::VmResult;
 use crate::heap::Heap;
 use crate::object::{Closure, Str};
+use crate::scheduler::Scheduler;
 use crate::value::{Handle, ModuleId, NativeId, Value};
 
 /// Default maximum number of nested calls before `StackOverflow`.
@@ -94,12 +95,18 @@ pub struct Handler {
 }
 
 /// Why [`Vm::run`] stopped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Halt {
     /// The program finished with this value.
     Done(Value),
     /// The fuel ran out; call `run` again to continue.
     OutOfFuel,
+    /// No task can run now. `next_timer`: when the earliest timer is due (real time); `None`
+    /// when only the host (I/O, promises) can wake a task. Call `run` again then.
+    Idle {
+        /// Time until the next timer.
+        next_timer: Option<std::time::Duration>,
+    },
     /// The program failed with an uncaught error (the thrown value).
     Error(Value),
     /// The program called `os.exit(code)`.
@@ -121,6 +128,12 @@ pub enum TypeTag {
     Error,
     /// functions
     Func,
+    /// tasks
+    Task,
+    /// channels
+    Channel,
+    /// scopes
+    Scope,
 }
 
 /// The Weft virtual machine.
@@ -155,6 +168,12 @@ pub struct Vm {
     pub max_frames: usize,
     /// The interned name `init`, looked up on every construction.
     pub(crate) init_name: Handle<Str>,
+    /// Tasks, ready queues, timers and the clock.
+    pub sched: Scheduler,
+    /// Where warnings and `eprint` go.
+    pub(crate) err: Box<dyn Write>,
+    /// Wall-clock seconds when the VM was created (`time()` adds the VM clock to it).
+    pub(crate) wall_start: f64,
 }
 
 impl Vm {
@@ -178,6 +197,11 @@ impl Vm {
             args: Vec::new(),
             max_frames: DEFAULT_MAX_FRAMES,
             init_name,
+            sched: Scheduler::new(),
+            err: Box::new(std::io::stderr()),
+            wall_start: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         };
         crate::stdlib::install(&mut vm);
         vm
@@ -188,9 +212,22 @@ impl Vm {
         self.out = out;
     }
 
+    /// Replaces the sink warnings (and `eprint`) write to.
+    pub fn set_error_output(&mut self, err: Box<dyn Write>) {
+        self.err = err;
+    }
+
     /// Flushes buffered output.
     pub fn flush(&mut self) {
         let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+
+    /// Writes text to the error sink (warnings). Flushes `print` output first so the two
+    /// streams interleave in program order on a terminal.
+    pub fn write_err(&mut self, text: &str) {
+        let _ = self.out.flush();
+        let _ = self.err.write_all(text.as_bytes());
     }
 
     /// Writes text to the output sink (used by `print`).
@@ -303,8 +340,17 @@ impl Vm {
         loaded
     }
 
-    /// Starts running `main` (a module's top-level proto) as the current task's bottom frame.
+    /// Starts a program: `main` (a module's top-level proto) becomes the bottom frame of the main
+    /// task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
     pub fn start(&mut self, main: Rc<FnProto>, module: ModuleId) {
+        let virtual_time = self.sched.clock.is_virtual();
+        let grace = self.sched.cancel_grace;
+        let clock_now = self.sched.clock.now_ns();
+        self.sched = Scheduler::new();
+        self.sched.cancel_grace = grace;
+        if virtual_time {
+            self.sched.set_virtual(clock_now);
+        }
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();
@@ -318,6 +364,7 @@ impl Vm {
             module,
             kind: FrameKind::Call,
         });
+        self.start_main();
     }
 
     /// Runs a whole source text as the main module and returns its halt (running to completion).
@@ -329,11 +376,18 @@ impl Vm {
         Ok(self.run_to_end())
     }
 
-    /// Runs until done or failed, in slices of fuel.
+    /// Runs until done or failed, in slices of fuel, sleeping the thread while only timers are
+    /// pending. (Hosts with I/O drive [`Vm::run`] from an event loop instead: `weft-runtime`.)
     pub fn run_to_end(&mut self) -> Halt {
         loop {
             match self.run(1 << 20) {
                 Halt::OutOfFuel => continue,
+                Halt::Idle {
+                    next_timer: Some(wait),
+                } => {
+                    self.flush();
+                    std::thread::sleep(wait);
+                }
                 other => {
                     self.flush();
                     return other;
@@ -368,6 +422,7 @@ impl Vm {
     pub fn collect_garbage(&mut self) -> usize {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
         roots.extend_from_slice(&self.stack);
+        self.sched.roots(&mut roots);
         for frame in &self.frames {
             if let Some(closure) = frame.closure {
                 roots.push(Value::Func(closure));

@@ -2,14 +2,16 @@
 //!
 //! Precedence, lowest first (binding powers below): assignment (right associative), `or`, `and`,
 //! prefix `not`, comparisons, ranges (non-associative), `+ -`, `* / // %`, prefix `-` (and `spawn`,
-//! `await`), `**` (right associative; its right operand is a unary expression, so `2 ** -1` works and
-//! `-2 ** 2` is `-(2 ** 2)`), then postfix calls, fields and indexing.
+//! `spawn_detached`, `spawn_link`, `await`), `**` (right associative; its right operand is a unary
+//! expression, so `2 ** -1` works and `-2 ** 2` is `-(2 ** 2)`), then postfix calls, fields and
+//! indexing.
 
 use super::{PResult, Parser, Reported};
 use crate::ast::{
     Arg, BinOp, Block, CatchClause, Expr, ExprKind, FnDecl, InterpPart, ListItem, LogicalOp,
 };
-use crate::ast::{MapItem, MatchArm, Name, Stmt, StmtKind, UnaryOp};
+use crate::ast::{MapItem, MatchArm, Name, ScopeKind, SelectCase, SelectOp, SpawnKind};
+use crate::ast::{Stmt, StmtKind, UnaryOp};
 use crate::span::Span;
 use crate::token::TokenKind;
 use std::rc::Rc;
@@ -24,7 +26,8 @@ const CMP_BP: u8 = 9;
 const RANGE_BP: u8 = 11;
 const ADD_BP: u8 = 13;
 const MUL_BP: u8 = 15;
-/// The operand level of prefix `-`, `spawn` and `await`, and of the right side of `**`.
+/// The operand level of prefix `-`, the three `spawn` keywords and `await`, and of the right side
+/// of `**`.
 const UNARY_BP: u8 = 17;
 const POW_BP: u8 = 19;
 const POSTFIX_BP: u8 = 21;
@@ -208,6 +211,8 @@ impl Parser {
             | T::Minus
             | T::Not
             | T::Spawn
+            | T::SpawnDetached
+            | T::SpawnLink
             | T::Await => true,
             T::Pipe | T::PipePipe | T::Async | T::If | T::While | T::For | T::Match | T::Try => {
                 true
@@ -237,7 +242,9 @@ impl Parser {
             T::LBrace if !self.no_map || self.map_before_block() => self.parse_map(),
             T::Minus => self.parse_unary(UnaryOp::Neg, UNARY_BP),
             T::Not => self.parse_unary(UnaryOp::Not, CMP_BP),
-            T::Spawn => self.parse_spawn(),
+            T::Spawn => self.parse_spawn(SpawnKind::Child),
+            T::SpawnDetached => self.parse_spawn(SpawnKind::Detached),
+            T::SpawnLink => self.parse_spawn(SpawnKind::Link),
             T::Await => self.parse_await(),
             T::DotDot if min_bp <= RANGE_BP => self.parse_range(None, false),
             T::DotDotEq if min_bp <= RANGE_BP => self.parse_range(None, true),
@@ -250,9 +257,11 @@ impl Parser {
             T::Try => self.parse_try(),
             T::Return => self.parse_return(),
             T::Throw => self.parse_throw(),
-            T::Scope | T::Supervisor | T::Shield | T::Select | T::Receive => {
-                self.parse_unsupported()
-            }
+            T::Scope => self.parse_scope(ScopeKind::Scope),
+            T::Supervisor => self.parse_scope(ScopeKind::Supervisor),
+            T::Shield => self.parse_scope(ScopeKind::Shield),
+            T::Select => self.parse_select(),
+            T::Receive => self.parse_unsupported(),
             T::SlashSlash => {
                 Err(self.expected(&format!("expression; {}", super::FLOOR_DIVISION_HINT)))
             }
@@ -302,8 +311,8 @@ impl Parser {
         })
     }
 
-    /// `spawn expr` or `spawn { block }`.
-    fn parse_spawn(&mut self) -> PResult<Expr> {
+    /// `spawn expr` or `spawn { block }`, and the same after `spawn_detached` and `spawn_link`.
+    fn parse_spawn(&mut self, kind: SpawnKind) -> PResult<Expr> {
         let start = self.advance().span;
         let operand = if self.at(&TokenKind::LBrace) {
             let block = self.parse_block("'{'")?;
@@ -316,7 +325,10 @@ impl Parser {
         };
         let span = start.to(operand.span);
         Ok(Expr {
-            kind: ExprKind::Spawn(boxed(operand)),
+            kind: ExprKind::Spawn {
+                kind,
+                expr: boxed(operand),
+            },
             span,
         })
     }
@@ -818,8 +830,158 @@ impl Parser {
         })
     }
 
-    /// `scope`, `supervisor`, `shield`, `select` and `receive` are reserved for constructs the AST does
-    /// not have yet. Reports them and skips through their block so that parsing resumes after it.
+    /// `scope { }`, `scope |s| { }`, `supervisor { }`, `supervisor |s| { }` or `shield { }`.
+    fn parse_scope(&mut self, kind: ScopeKind) -> PResult<Expr> {
+        let token = self.advance();
+        let keyword = token.kind.keyword_text().unwrap_or("scope");
+        if kind == ScopeKind::Shield && self.at(&TokenKind::Pipe) {
+            return Err(self.error_here("'shield' takes no name: write `shield { ... }`"));
+        }
+        let name = if self.eat(&TokenKind::Pipe) {
+            let name = self.expect_name(&format!("scope name after '{keyword} |'"))?;
+            self.expect(&TokenKind::Pipe, "'|' after scope name")?;
+            Some(name)
+        } else {
+            None
+        };
+        let body = self.parse_block(&format!("'{{' after '{keyword}'"))?;
+        Ok(Expr {
+            kind: ExprKind::Scope { kind, name, body },
+            span: self.span_from(token.span),
+        })
+    }
+
+    /// `select { v = ch.recv() => body, ch.send(x) => body, ... }`; cases are separated like match arms.
+    fn parse_select(&mut self) -> PResult<Expr> {
+        let start = self.advance().span;
+        self.expect(&TokenKind::LBrace, "'{' after 'select'")?;
+        let saved = std::mem::replace(&mut self.no_map, false);
+        let cases = self.parse_select_cases();
+        self.no_map = saved;
+        let cases = cases?;
+        Ok(Expr {
+            kind: ExprKind::Select { cases },
+            span: self.span_from(start),
+        })
+    }
+
+    /// The cases of a select through its closing `}`, recovering from errors case by case. A case that
+    /// is reported as malformed is left out.
+    fn parse_select_cases(&mut self) -> PResult<Vec<SelectCase>> {
+        let mut cases: Vec<SelectCase> = Vec::new();
+        loop {
+            while matches!(self.peek(), TokenKind::Newline | TokenKind::Semicolon) {
+                self.advance();
+            }
+            match self.peek() {
+                TokenKind::RBrace => {
+                    self.advance();
+                    return Ok(cases);
+                }
+                TokenKind::Eof => return Err(self.expected("'}' to close select")),
+                _ => {}
+            }
+            let case_start = self.pos;
+            let result = self.parse_select_case().and_then(|case| {
+                if let Some(case) = case {
+                    self.check_select_duplicate(&cases, &case);
+                    cases.push(case);
+                }
+                match self.peek() {
+                    TokenKind::Comma | TokenKind::Newline | TokenKind::RBrace => Ok(()),
+                    _ => Err(self.expected("',' or newline after select case")),
+                }
+            });
+            if result.is_err() {
+                self.synchronize(case_start, true);
+            }
+            self.eat(&TokenKind::Comma);
+        }
+    }
+
+    /// One `[name =] op => body` case; `after` and `default` are recognized only at the start of a
+    /// case (`default` is not a keyword). Returns `None` (after reporting it) when the head is not a
+    /// select operation; its `=>` and body are still parsed, so that parsing resumes after them.
+    fn parse_select_case(&mut self) -> PResult<Option<SelectCase>> {
+        let start = self.current().span;
+        let binding = match (self.peek(), self.peek_at(1)) {
+            (TokenKind::Ident(_), TokenKind::Eq) => {
+                let name = self.expect_name("name")?;
+                self.advance();
+                Some(name)
+            }
+            _ => None,
+        };
+        let op = match self.peek() {
+            TokenKind::After => {
+                self.advance();
+                Some(SelectOp::After {
+                    ms: self.parse_expr()?,
+                })
+            }
+            TokenKind::Ident(text)
+                if &**text == "default" && *self.peek_at(1) == TokenKind::FatArrow =>
+            {
+                self.advance();
+                Some(SelectOp::Default)
+            }
+            _ => {
+                let head = self.parse_expr()?;
+                select_op(head, binding.clone())
+            }
+        };
+        let head_end = self.prev_end;
+        self.expect(&TokenKind::FatArrow, "'=>' after select case")?;
+        match &op {
+            None => {
+                let head_span = Span::new(start.start, head_end);
+                self.error_at(head_span, SELECT_CASE_FORMS);
+            }
+            Some(SelectOp::Send { .. } | SelectOp::After { .. } | SelectOp::Default) => {
+                if let Some(name) = &binding {
+                    self.error_at(
+                        name.span,
+                        "only `ch.recv()`, `ch.recv_ok()` and `await t` cases can bind a value",
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+        let body = if self.at(&TokenKind::LBrace) {
+            let block = self.parse_block("'{'")?;
+            Expr {
+                span: block.span,
+                kind: ExprKind::Block(block),
+            }
+        } else {
+            self.parse_expr()?
+        };
+        Ok(op.map(|op| SelectCase {
+            op,
+            body,
+            span: self.span_from(start),
+        }))
+    }
+
+    /// Reports a second `default` or a second `after` case.
+    fn check_select_duplicate(&mut self, earlier: &[SelectCase], case: &SelectCase) {
+        let kind = match case.op {
+            SelectOp::Default => "default",
+            SelectOp::After { .. } => "after",
+            _ => return,
+        };
+        let same =
+            |c: &SelectCase| std::mem::discriminant(&c.op) == std::mem::discriminant(&case.op);
+        if earlier.iter().any(same) {
+            self.error_at(
+                case.span,
+                format!("a select can have only one `{kind}` case"),
+            );
+        }
+    }
+
+    /// `receive` is reserved for a construct the AST does not have yet. Reports it and skips through
+    /// its block so that parsing resumes after it.
     fn parse_unsupported(&mut self) -> PResult<Expr> {
         let token = self.advance();
         let keyword = token.kind.keyword_text().unwrap_or("this");
@@ -859,6 +1021,42 @@ impl Parser {
             }
             self.advance();
         }
+    }
+}
+
+/// What a select case head may be.
+const SELECT_CASE_FORMS: &str =
+    "select case must be `ch.recv()`, `ch.recv_ok()`, `ch.send(v)`, `await t`, `after ms` or `default`";
+
+/// Classifies the head expression of a select case (after an optional `name =`): a `recv()`,
+/// `recv_ok()` or `send(v)` method call, or `await task`. `None` for anything else.
+fn select_op(head: Expr, binding: Option<Name>) -> Option<SelectOp> {
+    match head.kind {
+        ExprKind::Await(task) => Some(SelectOp::Await {
+            binding,
+            task: *task,
+        }),
+        ExprKind::Call { callee, mut args } => {
+            let ExprKind::Field { object, name } = callee.kind else {
+                return None;
+            };
+            match (&*name.text, args.len()) {
+                ("recv", 0) | ("recv_ok", 0) => Some(SelectOp::Recv {
+                    binding,
+                    channel: *object,
+                    ok: &*name.text == "recv_ok",
+                }),
+                ("send", 1) => match args.pop() {
+                    Some(Arg::Positional(value)) => Some(SelectOp::Send {
+                        channel: *object,
+                        value,
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 

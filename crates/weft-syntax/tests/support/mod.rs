@@ -308,8 +308,56 @@ pub fn expr(e: &Expr) -> String {
             }
             out + ")"
         }
-        ExprKind::Spawn(e) => format!("(spawn {})", expr(e)),
+        ExprKind::Spawn { kind, expr: e } => {
+            let keyword = match kind {
+                SpawnKind::Child => "spawn",
+                SpawnKind::Detached => "spawn_detached",
+                SpawnKind::Link => "spawn_link",
+            };
+            format!("({keyword} {})", expr(e))
+        }
         ExprKind::Await(e) => format!("(await {})", expr(e)),
+        ExprKind::Scope { kind, name, body } => {
+            let keyword = match kind {
+                ScopeKind::Scope => "scope",
+                ScopeKind::Supervisor => "supervisor",
+                ScopeKind::Shield => "shield",
+            };
+            match name {
+                Some(name) => format!("({keyword} |{}| {})", name.text, block(body)),
+                None => format!("({keyword} {})", block(body)),
+            }
+        }
+        ExprKind::Select { cases } => {
+            let mut out = String::from("(select");
+            for case in cases {
+                let bound = |binding: &Option<Name>| {
+                    binding
+                        .as_ref()
+                        .map_or_else(String::new, |n| format!(" {} =", n.text))
+                };
+                let op = match &case.op {
+                    SelectOp::Recv {
+                        binding,
+                        channel,
+                        ok,
+                    } => {
+                        let method = if *ok { "recv_ok" } else { "recv" };
+                        format!("({method}{} {})", bound(binding), expr(channel))
+                    }
+                    SelectOp::Send { channel, value } => {
+                        format!("(send {} {})", expr(channel), expr(value))
+                    }
+                    SelectOp::Await { binding, task } => {
+                        format!("(await{} {})", bound(binding), expr(task))
+                    }
+                    SelectOp::After { ms } => format!("(after {})", expr(ms)),
+                    SelectOp::Default => "default".to_string(),
+                };
+                out += &format!(" (case {op} {})", expr(&case.body));
+            }
+            out + ")"
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod os;
 mod prelude;
 mod random;
 mod strings;
+mod tasks;
 
 pub use args::{arg_count, check_int, check_list, check_num, check_str, method_args, opt_arg};
 
@@ -26,6 +27,7 @@ pub fn install(vm: &mut Vm) {
     json::install(vm);
     os::install(vm);
     random::install(vm);
+    tasks::install(vm);
     // Last: the prelude's Weft code sees every native above.
     prelude::install(vm);
 }

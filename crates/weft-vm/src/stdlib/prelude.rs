@@ -22,6 +22,9 @@ const CLASSES: &[(&str, TypeTag, Option<&[&str]>)] = &[
     ),
 ];
 
+/// Top-level prelude functions every module sees as builtins.
+const FUNCTIONS: &[&str] = &["all", "all_settled", "race", "any", "timeout", "move_on"];
+
 /// Compiles and runs the prelude, then installs its methods. Must run after the natives it uses
 /// (`error`, list methods) are registered.
 pub fn install(vm: &mut Vm) {
@@ -46,6 +49,15 @@ pub fn install(vm: &mut Vm) {
     vm.start(main, module);
     if let Halt::Error(e) = vm.run_to_end() {
         panic!("the prelude failed: {}", vm.display(e));
+    }
+    for &name in FUNCTIONS {
+        let m = &vm.modules[module as usize];
+        let value = m
+            .scope
+            .lookup(name)
+            .map(|slot| m.globals[slot as usize])
+            .unwrap_or_else(|| panic!("the prelude does not define {name}"));
+        vm.define_builtin(name, value);
     }
     for &(class_name, tag, only) in CLASSES {
         let m = &vm.modules[module as usize];

@@ -1,0 +1,590 @@
+//! The scheduler: ready queues, timers, the clock, and the loop that runs tasks in slices.
+//!
+//! [`Vm::run`] repeatedly fires due timers, takes the next ready task (one first-in first-out queue
+//! per priority, with aging), swaps its registers into the VM and runs it for at most one reduction
+//! budget. It returns when the fuel it was given is spent, when the program is over, or when no task
+//! is ready: then [`Halt::Idle`] tells the caller when the next timer is due (under virtual time the
+//! clock jumps there instead). The VM never sleeps or blocks itself.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::call::CallOutcome;
+use crate::error::Exc;
+use crate::task::{Outcome, Resume, ScopeObj, SelectCase, Task, TaskState, Wait};
+use crate::value::{Handle, Value};
+use crate::vm::{Halt, Vm};
+
+/// Instructions a task may run before others get a turn (LANGUAGE.md §7.8: about 2,000).
+pub const REDUCTIONS: u64 = 2_000;
+
+/// Default cancel grace: run time a cancelled task may keep going without a checkpoint.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_millis(100);
+
+/// A lower-priority queue passed over this many times in a row is served next (aging).
+const AGING_LIMIT: u32 = 8;
+
+/// The VM's clock: real (monotonic, from VM creation) or virtual (starts at 0, jumps to timers).
+#[derive(Debug)]
+pub struct Clock {
+    start: Instant,
+    /// `Some(now)` under virtual time.
+    virtual_now: Option<u64>,
+}
+
+impl Clock {
+    /// Nanoseconds since the clock started.
+    pub fn now_ns(&self) -> u64 {
+        match self.virtual_now {
+            Some(now) => now,
+            None => self.start.elapsed().as_nanos() as u64,
+        }
+    }
+
+    /// Whether this is virtual time.
+    pub fn is_virtual(&self) -> bool {
+        self.virtual_now.is_some()
+    }
+}
+
+/// What a timer does when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerTarget {
+    /// Wakes a task blocked in `sleep` or in a `select` with `after`, if its wait is still `seq`.
+    Wake(u32, u32),
+    /// Cancels a scope whose deadline passed, if still open.
+    Deadline(u32),
+}
+
+/// A pending timer, ordered by deadline and then by creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: u64,
+    order: u64,
+    target: TimerTarget,
+}
+
+/// Scheduling state of one VM.
+#[derive(Debug)]
+pub struct Scheduler {
+    ready: [VecDeque<Handle<Task>>; 4],
+    skipped: [u32; 4],
+    timers: BinaryHeap<Reverse<Timer>>,
+    timer_order: u64,
+    /// The clock `sleep`, `now` and deadlines use.
+    pub clock: Clock,
+    /// The task whose registers are in the VM.
+    pub current: Option<Handle<Task>>,
+    /// The root scope (main task and detached tasks).
+    pub root: Option<Handle<ScopeObj>>,
+    /// The main task.
+    pub main: Option<Handle<Task>>,
+    next_id: u64,
+    finish_order: u64,
+    /// The register of the running task that receives the result of the operation it blocked on.
+    pub(crate) block_slot: usize,
+    /// The running task called `yield_now()`: requeue it at the back after this slice.
+    pub(crate) yielding: bool,
+    /// Set when the program is over.
+    pub(crate) result: Option<Halt>,
+    /// Run time a cancelled task may keep going without a checkpoint.
+    pub cancel_grace: Duration,
+    /// Tasks waiting for the host (I/O, host promises); while positive, no task blocked is a deadlock.
+    pub host_waits: usize,
+}
+
+impl Scheduler {
+    /// A scheduler on real time.
+    pub fn new() -> Scheduler {
+        Scheduler {
+            ready: Default::default(),
+            skipped: [0; 4],
+            timers: BinaryHeap::new(),
+            timer_order: 0,
+            clock: Clock {
+                start: Instant::now(),
+                virtual_now: None,
+            },
+            current: None,
+            root: None,
+            main: None,
+            next_id: 1,
+            finish_order: 0,
+            block_slot: 0,
+            yielding: false,
+            result: None,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
+            host_waits: 0,
+        }
+    }
+
+    /// The next task id.
+    pub(crate) fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The next finish-order number.
+    pub(crate) fn next_finish(&mut self) -> u64 {
+        self.finish_order += 1;
+        self.finish_order
+    }
+
+    /// Puts a ready task at the back of its priority's queue.
+    pub(crate) fn push_ready(&mut self, task: Handle<Task>, priority: usize) {
+        self.ready[priority].push_back(task);
+    }
+
+    /// The next task to run: the highest non-empty priority, except that a queue passed over
+    /// `AGING_LIMIT` times in a row is served first, so low priorities are never starved.
+    fn pop_ready(&mut self) -> Option<Handle<Task>> {
+        for p in 0..4 {
+            if self.skipped[p] >= AGING_LIMIT && !self.ready[p].is_empty() {
+                self.skipped[p] = 0;
+                return self.ready[p].pop_front();
+            }
+        }
+        let first = (0..4).find(|&p| !self.ready[p].is_empty())?;
+        self.skipped[first] = 0;
+        for p in first + 1..4 {
+            if !self.ready[p].is_empty() {
+                self.skipped[p] += 1;
+            }
+        }
+        self.ready[first].pop_front()
+    }
+
+    fn add_timer(&mut self, at: u64, target: TimerTarget) {
+        self.timer_order += 1;
+        self.timers.push(Reverse(Timer {
+            at,
+            order: self.timer_order,
+            target,
+        }));
+    }
+
+    /// Deadline of the earliest timer.
+    fn next_timer(&self) -> Option<u64> {
+        self.timers.peek().map(|Reverse(t)| t.at)
+    }
+
+    /// Values the scheduler holds, for the collector.
+    pub(crate) fn roots(&self, out: &mut Vec<Value>) {
+        for queue in &self.ready {
+            out.extend(queue.iter().map(|&t| Value::Task(t)));
+        }
+        out.extend(self.current.map(Value::Task));
+        out.extend(self.root.map(Value::Scope));
+        out.extend(self.main.map(Value::Task));
+        if let Some(Halt::Done(v) | Halt::Error(v)) = self.result {
+            out.push(v);
+        }
+        // Timers keep what they refer to alive: a freed slot could otherwise be reused by a new
+        // task or scope that the stale timer would then wake or cancel.
+        for Reverse(timer) in &self.timers {
+            out.push(match timer.target {
+                TimerTarget::Wake(index, _) => Value::Task(Handle::new(index)),
+                TimerTarget::Deadline(index) => Value::Scope(Handle::new(index)),
+            });
+        }
+    }
+
+    /// Puts the clock on virtual time, reading `now` nanoseconds.
+    pub(crate) fn set_virtual(&mut self, now: u64) {
+        self.clock.virtual_now = Some(now);
+    }
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Scheduler::new()
+    }
+}
+
+/// How one slice of a task ended.
+enum SliceEnd {
+    /// The task's body returned or failed.
+    Finished(Result<Value, Value>),
+    /// Its budget ran out.
+    Preempted,
+    /// It blocked (its wait is recorded), or yielded.
+    Blocked,
+    /// `os.exit(code)`.
+    Exit(i32),
+}
+
+impl Vm {
+    /// Switches the VM to virtual time (clock at 0, jumping to the next timer when idle).
+    pub fn set_virtual_time(&mut self, on: bool) {
+        self.sched.clock.virtual_now = if on { Some(0) } else { None };
+    }
+
+    /// Milliseconds on the VM clock.
+    pub fn now_ms(&self) -> f64 {
+        self.sched.clock.now_ns() as f64 / 1e6
+    }
+
+    /// Registers a timer waking `task` (at its current wait) `ms` from now.
+    pub(crate) fn wake_after(&mut self, task: Handle<Task>, at: u64) {
+        let seq = self.heap.tasks.get(task).seq;
+        self.sched
+            .add_timer(at, TimerTarget::Wake(task.index(), seq));
+    }
+
+    /// Registers a deadline that cancels `scope` at `at` (nanoseconds on the VM clock).
+    pub(crate) fn deadline_at(&mut self, scope: Handle<ScopeObj>, at: u64) {
+        self.sched
+            .add_timer(at, TimerTarget::Deadline(scope.index()));
+    }
+
+    /// Nanoseconds `ms` milliseconds from now (negative or NaN counts as now).
+    pub(crate) fn deadline_from_ms(&self, ms: f64) -> u64 {
+        let now = self.sched.clock.now_ns();
+        if ms.is_nan() || ms <= 0.0 {
+            return now;
+        }
+        now.saturating_add((ms * 1e6).min(u64::MAX as f64 / 2.0) as u64)
+    }
+
+    /// Runs tasks for at most `fuel` instructions in total.
+    pub fn run(&mut self, mut fuel: u64) -> Halt {
+        loop {
+            if let Some(result) = &self.sched.result {
+                return result.clone();
+            }
+            self.fire_timers();
+            let Some(task) = self.sched.pop_ready() else {
+                match self.sched.next_timer() {
+                    Some(at) if self.sched.clock.is_virtual() => {
+                        self.sched.clock.virtual_now = Some(at);
+                        continue;
+                    }
+                    Some(at) => {
+                        let wait = at.saturating_sub(self.sched.clock.now_ns());
+                        if wait == 0 {
+                            continue;
+                        }
+                        return Halt::Idle {
+                            next_timer: Some(Duration::from_nanos(wait)),
+                        };
+                    }
+                    None if self.sched.host_waits > 0 => return Halt::Idle { next_timer: None },
+                    None => {
+                        let error = self.deadlock_error();
+                        self.sched.result = Some(Halt::Error(error));
+                        continue;
+                    }
+                }
+            };
+            let slice = fuel.min(REDUCTIONS);
+            let mut left = slice;
+            if let Some(halt) = self.run_task(task, &mut left) {
+                return halt;
+            }
+            fuel -= slice - left;
+            if fuel == 0 {
+                return Halt::OutOfFuel;
+            }
+        }
+    }
+
+    /// Moves tasks whose timers are due to the ready queues and cancels expired scopes.
+    fn fire_timers(&mut self) {
+        if self.sched.timers.is_empty() {
+            return;
+        }
+        let now = self.sched.clock.now_ns();
+        while let Some(Reverse(timer)) = self.sched.timers.peek().copied() {
+            if timer.at > now {
+                break;
+            }
+            self.sched.timers.pop();
+            match timer.target {
+                TimerTarget::Wake(index, seq) => {
+                    let task = Handle::new(index);
+                    if !self.heap.tasks.is_live(task) {
+                        continue;
+                    }
+                    let t = self.heap.tasks.get(task);
+                    if t.seq != seq || t.state != TaskState::Blocked {
+                        continue;
+                    }
+                    let value = match &t.wait {
+                        Wait::Sleep => Value::Nil,
+                        Wait::Select(cases) => {
+                            let Some(i) =
+                                cases.iter().position(|c| matches!(c, SelectCase::After(_)))
+                            else {
+                                continue;
+                            };
+                            self.heap.alloc_list(vec![Value::Int(i as i64), Value::Nil])
+                        }
+                        _ => continue,
+                    };
+                    self.wake(task, Resume::Value(value));
+                }
+                TimerTarget::Deadline(index) => {
+                    let scope = Handle::new(index);
+                    if !self.heap.scopes.is_live(scope) || self.heap.scopes.get(scope).closed {
+                        continue;
+                    }
+                    self.heap.scopes.get_mut(scope).expired = true;
+                    self.cancel_scope(scope);
+                }
+            }
+        }
+    }
+
+    /// Makes a blocked task ready; it receives `resume` at the operation it blocked on.
+    pub(crate) fn wake(&mut self, task: Handle<Task>, resume: Resume) {
+        let t = self.heap.tasks.get_mut(task);
+        let wait = std::mem::replace(&mut t.wait, Wait::None);
+        t.resume = Some(resume);
+        t.seq = t.seq.wrapping_add(1);
+        t.state = TaskState::Ready;
+        let priority = t.priority as usize;
+        self.sched.push_ready(task, priority);
+        self.forget_wait(task, wait);
+    }
+
+    /// Removes a woken task from the wait lists of the things it was waiting on, so loops that
+    /// wait with a timeout do not pile up stale entries.
+    fn forget_wait(&mut self, task: Handle<Task>, wait: Wait) {
+        match wait {
+            Wait::Send(ch, _) | Wait::Recv(ch, _) => self.forget_channel(ch, task),
+            Wait::Select(cases) => {
+                for case in cases.iter() {
+                    if let SelectCase::Recv(ch, _) | SelectCase::Send(ch, _) = *case {
+                        self.forget_channel(ch, task);
+                    }
+                }
+            }
+            Wait::Await(target) => {
+                if let Some(t) = self.heap.tasks.try_get_mut(target) {
+                    t.waiters.retain(|&(w, _)| w != task);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn forget_channel(&mut self, ch: Handle<crate::task::Channel>, task: Handle<Task>) {
+        if let Some(c) = self.heap.channels.try_get_mut(ch) {
+            c.senders.retain(|&(t, _)| t != task);
+            c.receivers.retain(|&(t, _)| t != task);
+        }
+    }
+
+    /// Marks the running task blocked on `wait`; the caller returns `Exc::Block`.
+    pub(crate) fn block_on(&mut self, wait: Wait) -> Exc {
+        let task = self.current_task();
+        let t = self.heap.tasks.get_mut(task);
+        t.wait = wait;
+        t.state = TaskState::Blocked;
+        Exc::Block
+    }
+
+    /// The running task.
+    pub(crate) fn current_task(&self) -> Handle<Task> {
+        self.sched.current.expect("a running task")
+    }
+
+    /// Runs one slice of `task`; returns a halt only for `os.exit`.
+    fn run_task(&mut self, task: Handle<Task>, fuel: &mut u64) -> Option<Halt> {
+        self.switch_in(task);
+        let started = Instant::now();
+        let mut pending: Option<Exc> = None;
+        let mut finished: Option<Result<Value, Value>> = None;
+        let t = self.heap.tasks.get_mut(task);
+        let start_argc = t.start_argc.take();
+        let resume = t.resume.take();
+        let slot = t.wait_slot;
+        if let Some(argc) = start_argc {
+            match self.call_value(0, argc) {
+                Ok(CallOutcome::Pushed) => {}
+                Ok(CallOutcome::Done) => finished = Some(Ok(self.stack[0])),
+                Err(exc) => pending = Some(exc),
+            }
+        }
+        match resume {
+            Some(Resume::Value(v)) => self.stack[slot] = v,
+            Some(Resume::Throw(v)) => pending = Some(Exc::Throw(v)),
+            Some(Resume::Raise(kind, message)) => {
+                pending = Some(crate::error::raise(kind, message))
+            }
+            None => {}
+        }
+        let end = match finished {
+            Some(result) => SliceEnd::Finished(result),
+            None => self.run_frames(fuel, pending),
+        };
+        let elapsed = started.elapsed().as_nanos() as u64;
+        self.switch_out(task);
+        let t = self.heap.tasks.get_mut(task);
+        t.run_ns += elapsed;
+        match end {
+            SliceEnd::Finished(result) => self.finish_body(task, result),
+            SliceEnd::Preempted => {
+                self.check_grace(task);
+                let t = self.heap.tasks.get_mut(task);
+                t.state = TaskState::Ready;
+                let p = t.priority as usize;
+                self.sched.push_ready(task, p);
+            }
+            SliceEnd::Blocked => {
+                let slot = self.sched.block_slot;
+                let t = self.heap.tasks.get_mut(task);
+                t.wait_slot = slot;
+                if std::mem::take(&mut self.sched.yielding) {
+                    t.state = TaskState::Ready;
+                    t.resume = Some(Resume::Value(Value::Nil));
+                    let p = t.priority as usize;
+                    self.sched.push_ready(task, p);
+                }
+            }
+            SliceEnd::Exit(code) => return Some(Halt::Exit(code)),
+        }
+        None
+    }
+
+    /// A cancelled task that ran past the cancel grace without a checkpoint gets `Cancelled` at
+    /// this preemption point.
+    fn check_grace(&mut self, task: Handle<Task>) {
+        let t = self.heap.tasks.get(task);
+        let Some(since) = t.cancel_at else {
+            return;
+        };
+        if !self.effectively_cancelled(task) {
+            self.heap.tasks.get_mut(task).cancel_at = None;
+            return;
+        }
+        let grace = self.sched.cancel_grace.as_nanos() as u64;
+        if t.run_ns.saturating_sub(since) >= grace {
+            let t = self.heap.tasks.get_mut(task);
+            t.resume = Some(Resume::Raise("Cancelled", "task was cancelled".into()));
+            t.cancel_at = Some(t.run_ns);
+        }
+    }
+
+    /// Runs the current task's frames until they finish, block, or the fuel runs out.
+    fn run_frames(&mut self, fuel: &mut u64, mut pending: Option<Exc>) -> SliceEnd {
+        loop {
+            if let Some(exc) = pending.take() {
+                match exc {
+                    Exc::Exit(code) => return SliceEnd::Exit(code),
+                    Exc::Block => return SliceEnd::Blocked,
+                    exc => {
+                        if let Err(value) = self.unwind(exc) {
+                            return SliceEnd::Finished(Err(value));
+                        }
+                    }
+                }
+            }
+            match self.run_slice(fuel) {
+                Ok(Some(value)) => return SliceEnd::Finished(Ok(value)),
+                Ok(None) => return SliceEnd::Preempted,
+                Err(exc) => pending = Some(exc),
+            }
+        }
+    }
+
+    fn switch_in(&mut self, task: Handle<Task>) {
+        let t = self.heap.tasks.get_mut(task);
+        t.state = TaskState::Running;
+        std::mem::swap(&mut self.stack, &mut t.stack);
+        std::mem::swap(&mut self.frames, &mut t.frames);
+        std::mem::swap(&mut self.handlers, &mut t.handlers);
+        self.sched.current = Some(task);
+    }
+
+    fn switch_out(&mut self, task: Handle<Task>) {
+        let t = self.heap.tasks.get_mut(task);
+        std::mem::swap(&mut self.stack, &mut t.stack);
+        std::mem::swap(&mut self.frames, &mut t.frames);
+        std::mem::swap(&mut self.handlers, &mut t.handlers);
+        self.sched.current = None;
+    }
+
+    /// The error reported when every task is blocked and nothing can wake any of them.
+    fn deadlock_error(&mut self) -> Value {
+        let mut blocked: Vec<Handle<Task>> = Vec::new();
+        let mut stack: Vec<Handle<ScopeObj>> = self.sched.root.into_iter().collect();
+        while let Some(scope) = stack.pop() {
+            for &child in self.heap.scopes.get(scope).children.iter().rev() {
+                blocked.push(child);
+                stack.extend(self.heap.tasks.get(child).scopes.iter().rev());
+            }
+        }
+        blocked.sort_by_key(|&t| self.heap.tasks.get(t).id);
+        let mut message = String::from("every task is blocked and nothing can wake them");
+        for task in blocked {
+            message.push_str("\n  ");
+            message.push_str(&self.describe_task(task));
+        }
+        let error = self.heap.alloc_error(crate::object::ErrorObj {
+            kind: "DeadlockError".into(),
+            message: message.into(),
+            trace: Vec::new(),
+            fields: Vec::new(),
+        });
+        error
+    }
+
+    /// One line about a task: id, spawn site, and what it waits on where.
+    pub fn describe_task(&self, task: Handle<Task>) -> String {
+        let t = self.heap.tasks.get(task);
+        let mut line = format!("task {}", t.id);
+        match &t.spawned_at {
+            Some(site) => {
+                let proto = &site.proto.proto;
+                line.push_str(&format!(
+                    " (spawned at {} {})",
+                    proto.name,
+                    proto.location(site.pc.saturating_sub(1))
+                ));
+            }
+            None => line.push_str(" (main)"),
+        }
+        let what = match &t.wait {
+            Wait::None => match t.state {
+                TaskState::Ready => "ready".to_string(),
+                TaskState::Running => "running".to_string(),
+                TaskState::Done => "done".to_string(),
+                TaskState::Blocked => "blocked".to_string(),
+            },
+            Wait::Await(other) => format!("awaiting task {}", self.heap.tasks.get(*other).id),
+            Wait::Combinator(..) => "waiting for tasks in a combinator".to_string(),
+            Wait::Sleep => "sleeping".to_string(),
+            Wait::Send(..) => "sending on a channel".to_string(),
+            Wait::Recv(..) => "receiving from a channel".to_string(),
+            Wait::Select(..) => "in select".to_string(),
+            Wait::ScopeClose(_) => "waiting for its child tasks to finish".to_string(),
+        };
+        line.push_str(": ");
+        line.push_str(&what);
+        if let Some(frame) = t.frames.last() {
+            let proto = &frame.proto.proto;
+            line.push_str(&format!(
+                " at {} {}",
+                proto.name,
+                proto.location(frame.pc.saturating_sub(1))
+            ));
+        }
+        line
+    }
+
+    /// How a finished task's result looks to `await`: its value, its error, or `TaskCancelled`.
+    pub(crate) fn outcome_resume(&self, task: Handle<Task>) -> Resume {
+        let t = self.heap.tasks.get(task);
+        match t.outcome {
+            Some(Outcome::Value(v)) => Resume::Value(v),
+            Some(Outcome::Error(e)) => Resume::Throw(e),
+            Some(Outcome::Cancelled(_)) => {
+                Resume::Raise("TaskCancelled", format!("task {} was cancelled", t.id))
+            }
+            None => Resume::Value(Value::Nil),
+        }
+    }
+}

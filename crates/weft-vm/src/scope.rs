@@ -1,0 +1,566 @@
+//! Structured concurrency (LANGUAGE.md §7.2, §7.3): spawning into scopes, closing scopes, where a
+//! task's failure goes, and cancellation.
+//!
+//! Every task runs in its implicit task scope; `scope { }`, `supervisor { }` and `shield { }` push
+//! further scopes on the task's scope stack. A scope's parent is the enclosing scope in the same
+//! task, or, for a task scope, the scope the task was spawned into, so the scopes form one tree from
+//! the root scope. Cancellation is level-triggered: a task is cancelled while any scope on its path
+//! to the root (stopping at a shield) is cancelled, and every checkpoint asks again. Cancelling a
+//! scope also wakes the blocked tasks beneath it, body first, then children in spawn order.
+
+use std::rc::Rc;
+
+use crate::error::{raise, Exc, VmResult};
+use crate::task::{
+    Outcome, Resume, ScopeKind, ScopeObj, SelectCase, SpawnSite, Task, TaskState, Wait,
+};
+use crate::value::{Handle, Value};
+use crate::vm::Vm;
+
+/// Where a spawned task goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnKind {
+    /// `spawn`: a child of the innermost scope of the spawning task.
+    Child,
+    /// `spawn_detached`: a child of the root scope.
+    Detached,
+    /// `spawn_link`: detached (links arrive with mailboxes).
+    Link,
+}
+
+impl SpawnKind {
+    /// Decodes the `kind` operand of `Op::Spawn`.
+    pub fn from_code(code: u8) -> SpawnKind {
+        match code {
+            1 => SpawnKind::Detached,
+            2 => SpawnKind::Link,
+            _ => SpawnKind::Child,
+        }
+    }
+}
+
+impl Vm {
+    /// Spawns a task that calls `callee(args)`; it joins the back of its ready queue.
+    pub(crate) fn spawn_task(&mut self, callee: Value, args: &[Value], kind: SpawnKind) -> Value {
+        let parent = match kind {
+            SpawnKind::Child => self.current_scope(),
+            SpawnKind::Detached | SpawnKind::Link => self.root_scope(),
+        };
+        let id = self.sched.next_id();
+        let mut task = Task::new(id, callee, args);
+        task.parent = Some(parent);
+        let parent_site = self
+            .sched
+            .current
+            .and_then(|t| self.heap.tasks.get(t).spawned_at.clone());
+        task.spawned_at = self.frames.last().map(|frame| {
+            Rc::new(SpawnSite {
+                proto: frame.proto.clone(),
+                pc: frame.pc,
+                parent: parent_site,
+            })
+        });
+        let handle = self.heap.alloc_task(task);
+        let own = self
+            .heap
+            .alloc_scope(ScopeObj::new(ScopeKind::Task, Some(handle), Some(parent)));
+        self.heap.tasks.get_mut(handle).scopes.push(own);
+        let p = self.heap.scopes.get_mut(parent);
+        p.children.push(handle);
+        p.live_children += 1;
+        self.sched
+            .push_ready(handle, crate::task::Priority::Normal as usize);
+        Value::Task(handle)
+    }
+
+    /// Creates the root scope and the main task running `frames` already set up in the VM.
+    pub(crate) fn start_main(&mut self) {
+        let root = self
+            .heap
+            .alloc_scope(ScopeObj::new(ScopeKind::Root, None, None));
+        self.sched.root = Some(root);
+        let id = self.sched.next_id();
+        let mut task = Task::new(id, Value::Nil, &[]);
+        task.start_argc = None;
+        task.parent = Some(root);
+        std::mem::swap(&mut task.stack, &mut self.stack);
+        std::mem::swap(&mut task.frames, &mut self.frames);
+        std::mem::swap(&mut task.handlers, &mut self.handlers);
+        let main = self.heap.alloc_task(task);
+        let own = self
+            .heap
+            .alloc_scope(ScopeObj::new(ScopeKind::Task, Some(main), Some(root)));
+        self.heap.tasks.get_mut(main).scopes.push(own);
+        let r = self.heap.scopes.get_mut(root);
+        r.children.push(main);
+        r.live_children += 1;
+        self.sched.main = Some(main);
+        self.sched
+            .push_ready(main, crate::task::Priority::Normal as usize);
+    }
+
+    fn root_scope(&mut self) -> Handle<ScopeObj> {
+        match self.sched.root {
+            Some(root) => root,
+            None => {
+                let root = self
+                    .heap
+                    .alloc_scope(ScopeObj::new(ScopeKind::Root, None, None));
+                self.sched.root = Some(root);
+                root
+            }
+        }
+    }
+
+    /// The innermost scope of the running task (the root scope outside any task).
+    pub(crate) fn current_scope(&mut self) -> Handle<ScopeObj> {
+        match self.sched.current {
+            Some(t) => *self
+                .heap
+                .tasks
+                .get(t)
+                .scopes
+                .last()
+                .expect("a task has its own scope"),
+            None => self.root_scope(),
+        }
+    }
+
+    /// `scope { }` and friends: opens a scope inside the running task.
+    pub(crate) fn scope_enter(&mut self, kind: ScopeKind) -> Value {
+        let task = self.current_task();
+        let parent = self.current_scope();
+        let scope = self
+            .heap
+            .alloc_scope(ScopeObj::new(kind, Some(task), Some(parent)));
+        self.heap.tasks.get_mut(task).scopes.push(scope);
+        Value::Scope(scope)
+    }
+
+    /// The end of a `scope { }` block whose body ended with `body`: waits for the children (the
+    /// running task blocks until they finish) and gives the scope's result.
+    pub(crate) fn scope_exit(
+        &mut self,
+        scope: Handle<ScopeObj>,
+        body: Result<Value, Value>,
+    ) -> VmResult<Value> {
+        match self.close_scope(scope, body) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(error)) => Err(Exc::Throw(error)),
+            None => Err(self.block_on(Wait::ScopeClose(scope))),
+        }
+    }
+
+    /// Starts closing `scope`, whose body ended with `body`. A failed body cancels the children,
+    /// latest spawned first. Returns the scope's result, or `None` while children still run (the
+    /// owner must then wait; the last child to finish completes the scope).
+    fn close_scope(
+        &mut self,
+        scope: Handle<ScopeObj>,
+        body: Result<Value, Value>,
+    ) -> Option<Result<Value, Value>> {
+        if let Err(error) = body {
+            if !self.is_cancelled_error(error) {
+                match self.heap.scopes.get(scope).first_error {
+                    None => self.heap.scopes.get_mut(scope).first_error = Some(error),
+                    Some(first) if !self.same(first, error) => {
+                        self.heap.scopes.get_mut(scope).suppressed.push(error)
+                    }
+                    Some(_) => {}
+                }
+            }
+            let children: Vec<Handle<Task>> = self.heap.scopes.get(scope).children.clone();
+            for child in children.into_iter().rev() {
+                self.cancel_task(child);
+            }
+        }
+        let s = self.heap.scopes.get_mut(scope);
+        s.body = Some(body);
+        if s.live_children > 0 {
+            return None;
+        }
+        Some(self.scope_result(scope))
+    }
+
+    fn same(&self, a: Value, b: Value) -> bool {
+        match (a, b) {
+            (Value::Error(x), Value::Error(y)) => x == y,
+            _ => false,
+        }
+    }
+
+    /// The result of a scope whose body and children have all finished; pops it off its task.
+    fn scope_result(&mut self, scope: Handle<ScopeObj>) -> Result<Value, Value> {
+        let parent_cancelled = self.scope_path_cancelled(self.heap.scopes.get(scope).parent);
+        let s = self.heap.scopes.get_mut(scope);
+        s.closed = true;
+        let body = s.body.take().unwrap_or(Ok(Value::Nil));
+        let first = s.first_error;
+        let suppressed = std::mem::take(&mut s.suppressed);
+        let unobserved = std::mem::take(&mut s.unobserved);
+        let (kind, own_cancel, owner) = (s.kind, s.cancelled, s.owner);
+        if kind != ScopeKind::Task {
+            if let Some(owner) = owner {
+                self.heap
+                    .tasks
+                    .get_mut(owner)
+                    .scopes
+                    .retain(|&x| x != scope);
+            }
+        }
+        for task in unobserved {
+            self.warn_unobserved(task);
+        }
+        match first {
+            Some(error) => {
+                self.attach_suppressed(error, suppressed);
+                Err(error)
+            }
+            None => match body {
+                Ok(value) => Ok(value),
+                Err(error)
+                    if kind != ScopeKind::Task
+                        && own_cancel
+                        && !parent_cancelled
+                        && self.is_cancelled_error(error) =>
+                {
+                    // The scope caught the `Cancelled` its own cancellation caused.
+                    self.heap.scopes.get_mut(scope).absorbed = true;
+                    Ok(Value::Nil)
+                }
+                Err(error) => Err(error),
+            },
+        }
+    }
+
+    /// Prints the supervisor warning for a failed child that nobody awaited.
+    fn warn_unobserved(&mut self, task: Handle<Task>) {
+        let t = self.heap.tasks.get_mut(task);
+        if t.observed {
+            return;
+        }
+        t.observed = true;
+        if let Some(Outcome::Error(error)) = t.outcome {
+            let text = format!(
+                "warning: unobserved task failure: {}\n",
+                self.display(error)
+            );
+            self.write_err(&text);
+        }
+    }
+
+    /// Stores later failures as `error.suppressed`.
+    fn attach_suppressed(&mut self, error: Value, suppressed: Vec<Value>) {
+        if suppressed.is_empty() {
+            return;
+        }
+        let Value::Error(h) = error else {
+            return;
+        };
+        let list = self.heap.alloc_list(suppressed);
+        let name = self.heap.intern("suppressed");
+        let e = self.heap.errors.get_mut(h);
+        match e.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = list,
+            None => e.fields.push((name, list)),
+        }
+    }
+
+    /// Whether `value` is a `Cancelled` error.
+    pub(crate) fn is_cancelled_error(&self, value: Value) -> bool {
+        match value {
+            Value::Error(h) => &*self.heap.errors.get(h).kind == "Cancelled",
+            _ => false,
+        }
+    }
+
+    /// The body of a task returned or failed: close its task scope, then finish it.
+    pub(crate) fn finish_body(&mut self, task: Handle<Task>, result: Result<Value, Value>) {
+        let scope = self.heap.tasks.get(task).scopes[0];
+        match self.close_scope(scope, result) {
+            Some(result) => self.finalize_task(task, result),
+            None => {
+                let t = self.heap.tasks.get_mut(task);
+                t.state = TaskState::Blocked;
+                t.wait = Wait::ScopeClose(scope);
+            }
+        }
+    }
+
+    /// A task is done: record its outcome, deliver it to waiters, report an unobserved failure to
+    /// its scope, and leave the scope (which may complete that scope in turn).
+    fn finalize_task(&mut self, task: Handle<Task>, result: Result<Value, Value>) {
+        let mut work = vec![(task, result)];
+        while let Some((task, result)) = work.pop() {
+            let outcome = match result {
+                Ok(v) => Outcome::Value(v),
+                Err(e) if self.is_cancelled_error(e) => Outcome::Cancelled(e),
+                Err(e) => Outcome::Error(e),
+            };
+            let finished = self.sched.next_finish();
+            let t = self.heap.tasks.get_mut(task);
+            t.state = TaskState::Done;
+            t.outcome = Some(outcome);
+            t.finished = finished;
+            t.wait = Wait::None;
+            t.stack = Vec::new();
+            t.frames = Vec::new();
+            t.handlers = Vec::new();
+            let waiters = std::mem::take(&mut t.waiters);
+            let parent = t.parent;
+            let observed = self.deliver_to_waiters(task, waiters);
+            if observed {
+                self.heap.tasks.get_mut(task).observed = true;
+            }
+            let Some(parent) = parent else {
+                continue;
+            };
+            if let (Outcome::Error(error), false) = (outcome, observed) {
+                self.child_failed(parent, task, error);
+            }
+            let p = self.heap.scopes.get_mut(parent);
+            p.live_children -= 1;
+            // Finished children are dropped lazily, so a scope with a million short-lived
+            // children stays linear.
+            if p.children.len() > 32 && p.live_children < p.children.len() / 2 {
+                let mut children = std::mem::take(&mut p.children);
+                children.retain(|&c| self.heap.tasks.get(c).state != TaskState::Done);
+                self.heap.scopes.get_mut(parent).children = children;
+            }
+            let p = self.heap.scopes.get(parent);
+            if p.live_children > 0 {
+                continue;
+            }
+            match (p.kind, p.owner) {
+                (ScopeKind::Root, _) => self.program_finished(),
+                (_, Some(owner)) if p.body.is_some() => {
+                    let result = self.scope_result(parent);
+                    if p_kind_is_task(self, parent) {
+                        work.push((owner, result));
+                    } else {
+                        let resume = match result {
+                            Ok(v) => Resume::Value(v),
+                            Err(e) => Resume::Throw(e),
+                        };
+                        self.wake(owner, resume);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Hands a finished task's outcome to the tasks waiting on it; returns whether any did.
+    fn deliver_to_waiters(
+        &mut self,
+        task: Handle<Task>,
+        waiters: Vec<(Handle<Task>, u32)>,
+    ) -> bool {
+        let mut observed = false;
+        for (waiter, seq) in waiters {
+            let w = self.heap.tasks.get(waiter);
+            if w.seq != seq || w.state != TaskState::Blocked {
+                continue;
+            }
+            match w.wait.clone() {
+                Wait::Await(target) if target == task => {
+                    observed = true;
+                    let resume = self.outcome_resume(task);
+                    self.wake(waiter, resume);
+                }
+                Wait::Combinator(items, mode) => {
+                    observed = true;
+                    if let Some(value) = self.combinator_decision(&items, mode) {
+                        self.wake(waiter, Resume::Value(value));
+                    }
+                }
+                Wait::Select(cases) => {
+                    let index = cases
+                        .iter()
+                        .position(|c| matches!(c, SelectCase::Await(t) if *t == task));
+                    if let Some(i) = index {
+                        observed = true;
+                        let resume = match self.outcome_resume(task) {
+                            Resume::Value(v) => {
+                                Resume::Value(self.heap.alloc_list(vec![Value::Int(i as i64), v]))
+                            }
+                            other => other,
+                        };
+                        self.wake(waiter, resume);
+                    }
+                }
+                _ => {}
+            }
+        }
+        observed
+    }
+
+    /// A child failed and nobody was waiting for it.
+    fn child_failed(&mut self, scope: Handle<ScopeObj>, task: Handle<Task>, error: Value) {
+        let s = self.heap.scopes.get_mut(scope);
+        if s.kind == ScopeKind::Supervisor {
+            s.unobserved.push(task);
+            return;
+        }
+        if s.first_error.is_none() {
+            s.first_error = Some(error);
+            self.cancel_scope(scope);
+        } else {
+            s.suppressed.push(error);
+        }
+    }
+
+    /// The root scope is empty: the program is over.
+    fn program_finished(&mut self) {
+        let root = self.sched.root.expect("root scope");
+        let first = self.heap.scopes.get(root).first_error;
+        let suppressed = std::mem::take(&mut self.heap.scopes.get_mut(root).suppressed);
+        let halt = match first {
+            Some(error) => {
+                self.attach_suppressed(error, suppressed);
+                crate::vm::Halt::Error(error)
+            }
+            None => match self.sched.main.and_then(|m| self.heap.tasks.get(m).outcome) {
+                Some(Outcome::Value(v)) => crate::vm::Halt::Done(v),
+                Some(Outcome::Error(e) | Outcome::Cancelled(e)) => crate::vm::Halt::Error(e),
+                None => crate::vm::Halt::Done(Value::Nil),
+            },
+        };
+        self.sched.result = Some(halt);
+    }
+
+    /// `t.cancel()`: cancels the task's own scope; true if it was still running.
+    pub(crate) fn cancel_task(&mut self, task: Handle<Task>) -> bool {
+        let t = self.heap.tasks.get(task);
+        if t.state == TaskState::Done {
+            return false;
+        }
+        let own = t.scopes[0];
+        self.cancel_scope(own);
+        true
+    }
+
+    /// Cancels a scope and wakes the blocked tasks beneath it: the body first, then the
+    /// children in spawn order (depth first). Shields stop the wave.
+    pub(crate) fn cancel_scope(&mut self, scope: Handle<ScopeObj>) {
+        let s = self.heap.scopes.get_mut(scope);
+        if s.cancelled || s.closed {
+            return;
+        }
+        s.cancelled = true;
+        let mut stack = vec![scope];
+        while let Some(scope) = stack.pop() {
+            let s = self.heap.scopes.get(scope);
+            let mut next: Vec<Handle<ScopeObj>> = Vec::new();
+            if let Some(owner) = s.owner {
+                let scopes = &self.heap.tasks.get(owner).scopes;
+                if let Some(i) = scopes.iter().position(|&x| x == scope) {
+                    if let Some(&inner) = scopes.get(i + 1) {
+                        if self.heap.scopes.get(inner).kind != ScopeKind::Shield {
+                            next.push(inner);
+                        }
+                    }
+                }
+            }
+            for &child in &s.children {
+                let c = self.heap.tasks.get(child);
+                if c.state != TaskState::Done {
+                    next.push(c.scopes[0]);
+                }
+            }
+            if let Some(owner) = s.owner {
+                self.notice_cancel(owner);
+            }
+            stack.extend(next.into_iter().rev());
+        }
+    }
+
+    /// A scope above `task` was cancelled: start its grace clock and wake it if it is blocked
+    /// at a checkpoint.
+    fn notice_cancel(&mut self, task: Handle<Task>) {
+        if !self.effectively_cancelled(task) {
+            return;
+        }
+        let t = self.heap.tasks.get_mut(task);
+        if t.cancel_at.is_none() {
+            t.cancel_at = Some(t.run_ns);
+        }
+        if t.state == TaskState::Blocked && t.wait.cancellable() {
+            self.wake(
+                task,
+                Resume::Raise("Cancelled", "task was cancelled".into()),
+            );
+        }
+    }
+
+    /// Whether a scope on the task's path to the root (up to a shield) is cancelled.
+    pub(crate) fn effectively_cancelled(&self, task: Handle<Task>) -> bool {
+        let t = self.heap.tasks.get(task);
+        self.scope_path_cancelled(t.scopes.last().copied().or(t.parent))
+    }
+
+    /// Whether `scope` or one of its ancestors (up to a shield) is cancelled.
+    fn scope_path_cancelled(&self, mut scope: Option<Handle<ScopeObj>>) -> bool {
+        while let Some(h) = scope {
+            let s = self.heap.scopes.get(h);
+            if s.cancelled {
+                return true;
+            }
+            if s.kind == ScopeKind::Shield {
+                return false;
+            }
+            scope = s.parent;
+        }
+        false
+    }
+
+    /// A checkpoint: raises `Cancelled` if the running task is cancelled.
+    pub(crate) fn checkpoint(&mut self) -> VmResult<()> {
+        match self.sched.current {
+            Some(task) if self.effectively_cancelled(task) => {
+                Err(raise("Cancelled", "task was cancelled"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `await t` in the running task: the result at once if `t` is done, else blocks.
+    pub(crate) fn await_task(&mut self, task: Handle<Task>) -> VmResult<Value> {
+        self.checkpoint()?;
+        let current = self.current_task();
+        if task == current {
+            return Err(raise("DeadlockError", "a task cannot await itself"));
+        }
+        if self.heap.tasks.get(task).state == TaskState::Done {
+            self.observe(task);
+            return match self.outcome_resume(task) {
+                Resume::Value(v) => Ok(v),
+                Resume::Throw(e) => Err(Exc::Throw(e)),
+                Resume::Raise(kind, message) => Err(raise(kind, message)),
+            };
+        }
+        let seq = self.heap.tasks.get(current).seq;
+        self.heap.tasks.get_mut(task).waiters.push((current, seq));
+        Err(self.block_on(Wait::Await(task)))
+    }
+
+    /// Someone looked at a finished task's outcome: its failure counts as observed.
+    pub(crate) fn observe(&mut self, task: Handle<Task>) {
+        let t = self.heap.tasks.get_mut(task);
+        if t.observed {
+            return;
+        }
+        t.observed = true;
+        if let Some(parent) = t.parent {
+            self.heap
+                .scopes
+                .get_mut(parent)
+                .unobserved
+                .retain(|&x| x != task);
+        }
+    }
+}
+
+fn p_kind_is_task(vm: &Vm, scope: Handle<ScopeObj>) -> bool {
+    vm.heap.scopes.get(scope).kind == ScopeKind::Task
+}
