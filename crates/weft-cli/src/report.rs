@@ -78,6 +78,13 @@ pub fn print_uncaught(vm: &Vm, value: Value) {
             eprintln!("  {line}");
             continue;
         }
+        if let Some(site) = line.strip_prefix("spawned at ") {
+            match site.rsplit_once(' ') {
+                Some((name, location)) => eprintln!("  spawned at {name} ({location})"),
+                None => eprintln!("  spawned at {site}"),
+            }
+            continue;
+        }
         match line.rsplit_once(' ') {
             Some((name, location)) => eprintln!("  at {name} ({location})"),
             None => eprintln!("  at {line}"),

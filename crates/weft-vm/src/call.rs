@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
+use crate::scope::SpawnKind;
 use crate::value::{Handle, Value};
 use crate::vm::{FnProto, Frame, FrameKind, TypeTag, Vm};
 
@@ -205,8 +206,49 @@ impl Vm {
         }
     }
 
-    /// Binds positional arguments and pushes a frame for `closure`.
+    /// Calls `closure` with `stack[slot]` as `R[0]`; calling an `async fn` spawns it instead.
     fn call_closure(
+        &mut self,
+        closure: Handle<Closure>,
+        slot: usize,
+        argc: usize,
+        kind: FrameKind,
+    ) -> VmResult<CallOutcome> {
+        if kind == FrameKind::Call && self.heap.closures.get(closure).proto.proto.is_async {
+            // `R[0]` holds the closure itself, or the receiver of a method call.
+            let callee = match self.stack[slot] {
+                Value::Func(c) if c == closure => Value::Func(c),
+                receiver => self.heap.alloc_bound(receiver, Value::Func(closure)),
+            };
+            let args = self.stack[slot + 1..slot + 1 + argc].to_vec();
+            self.stack[slot] = self.spawn_task(callee, &args, SpawnKind::Child);
+            return Ok(CallOutcome::Done);
+        }
+        self.enter_closure(closure, slot, argc, kind)
+    }
+
+    /// The first call of a new task, `stack[0](stack[1..=argc])`: runs an `async fn` body
+    /// directly rather than spawning it again.
+    pub(crate) fn start_call(&mut self, argc: usize) -> VmResult<CallOutcome> {
+        match self.stack[0] {
+            Value::Func(closure) => self.enter_closure(closure, 0, argc, FrameKind::Call),
+            Value::Bound(bound) => {
+                let bound = self.heap.bounds.get(bound);
+                let (receiver, method) = (bound.receiver, bound.method);
+                match method {
+                    Value::Func(closure) => {
+                        self.stack[0] = receiver;
+                        self.enter_closure(closure, 0, argc, FrameKind::Call)
+                    }
+                    _ => self.call_value(0, argc),
+                }
+            }
+            _ => self.call_value(0, argc),
+        }
+    }
+
+    /// Binds positional arguments and pushes a frame for `closure`.
+    fn enter_closure(
         &mut self,
         closure: Handle<Closure>,
         slot: usize,
@@ -339,6 +381,18 @@ impl Vm {
         let closure_obj = self.heap.closures.get(closure);
         let proto = closure_obj.proto.clone();
         let module = closure_obj.module;
+        if proto.proto.is_async && kind == FrameKind::Call {
+            if let Some((name, _)) = named.first() {
+                return Err(type_error(format!(
+                    "{}() is async and takes positional arguments only, not '{name}'",
+                    proto.proto.name
+                )));
+            }
+            let argc = positional.len();
+            self.ensure_stack(slot, argc + 2);
+            self.stack[slot + 1..slot + 1 + argc].copy_from_slice(&positional);
+            return self.call_closure(closure, slot, argc, kind);
+        }
         let args = self.bind_named(&proto, positional, named)?;
         self.ensure_stack(slot, proto.proto.n_regs as usize + 1 + args.len());
         self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);

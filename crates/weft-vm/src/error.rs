@@ -109,6 +109,20 @@ impl Vm {
                 ));
             }
         }
+        // Async trace: where this task was spawned, then where its spawner was, and so on.
+        let mut site = self
+            .sched
+            .current
+            .and_then(|t| self.heap.tasks.get(t).spawned_at.clone());
+        while let Some(s) = site {
+            for (i, (proto, pc)) in s.frames.iter().enumerate() {
+                let proto = &proto.proto;
+                let at = proto.location(pc.saturating_sub(1));
+                let prefix = if i == 0 { "spawned at " } else { "" };
+                lines.push(format!("{prefix}{} {at}", proto.name));
+            }
+            site = s.parent.clone();
+        }
         lines
     }
 }

@@ -402,7 +402,7 @@ impl Vm {
         let resume = t.resume.take();
         let slot = t.wait_slot;
         if let Some(argc) = start_argc {
-            match self.call_value(0, argc) {
+            match self.start_call(argc) {
                 Ok(CallOutcome::Pushed) => {}
                 Ok(CallOutcome::Done) => finished = Some(Ok(self.stack[0])),
                 Err(exc) => pending = Some(exc),
@@ -536,13 +536,13 @@ impl Vm {
     pub fn describe_task(&self, task: Handle<Task>) -> String {
         let t = self.heap.tasks.get(task);
         let mut line = format!("task {}", t.id);
-        match &t.spawned_at {
-            Some(site) => {
-                let proto = &site.proto.proto;
+        match t.spawned_at.as_ref().and_then(|site| site.frames.first()) {
+            Some((proto, pc)) => {
+                let proto = &proto.proto;
                 line.push_str(&format!(
                     " (spawned at {} {})",
                     proto.name,
-                    proto.location(site.pc.saturating_sub(1))
+                    proto.location(pc.saturating_sub(1))
                 ));
             }
             None => line.push_str(" (main)"),

@@ -53,13 +53,17 @@ impl Vm {
             .sched
             .current
             .and_then(|t| self.heap.tasks.get(t).spawned_at.clone());
-        task.spawned_at = self.frames.last().map(|frame| {
-            Rc::new(SpawnSite {
-                proto: frame.proto.clone(),
-                pc: frame.pc,
-                parent: parent_site,
-            })
-        });
+        let frames: Vec<_> = self
+            .frames
+            .iter()
+            .rev()
+            .take(crate::task::SPAWN_FRAMES)
+            .map(|frame| (frame.proto.clone(), frame.pc))
+            .collect();
+        task.spawned_at = Some(Rc::new(SpawnSite {
+            frames,
+            parent: parent_site,
+        }));
         let handle = self.heap.alloc_task(task);
         let own = self
             .heap

@@ -138,16 +138,19 @@ pub enum Outcome {
     Cancelled(Value),
 }
 
-/// Where a task was spawned: the spawning frame and, recursively, its own task's spawn site.
+/// Where a task was spawned: the innermost frames of the spawner (the spawning function first,
+/// each with the instruction after its call) and, recursively, the spawner's own spawn site.
 #[derive(Debug)]
 pub struct SpawnSite {
-    /// The function that spawned.
-    pub proto: Rc<FnProto>,
-    /// The instruction after the spawn.
-    pub pc: usize,
+    /// Up to [`SPAWN_FRAMES`] frames of the spawner, innermost first.
+    pub frames: Vec<(Rc<FnProto>, usize)>,
     /// The spawning task's own spawn site.
     pub parent: Option<Rc<SpawnSite>>,
 }
+
+/// How many frames of the spawner a spawn site keeps: enough to read where a task came from,
+/// few enough that a million spawns stay cheap.
+pub const SPAWN_FRAMES: usize = 4;
 
 /// A task: a fiber with its own registers, frames and handlers.
 #[derive(Debug)]
