@@ -1,4 +1,4 @@
-//! The `weft` command: `run`, `check`, `disasm`, and a REPL when called without arguments.
+//! The `weft` command: `run`, `check`, `test`, `disasm`, and a REPL when called without arguments.
 //!
 //! Exit codes follow LANGUAGE.md §10 (sysexits): 0 ok, 64 usage, 65 compile error, 66 unreadable
 //! input file, 70 runtime error.
@@ -6,6 +6,7 @@
 mod disasm;
 mod repl;
 mod report;
+mod test_runner;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,12 @@ enum Command {
         /// The program file.
         file: String,
     },
+    /// Run the `test_*` functions of every `*_test.weft` file under DIR, on virtual time.
+    Test {
+        /// Directory (or one file) to search; the current directory by default.
+        #[arg(default_value = ".")]
+        dir: String,
+    },
     /// Print the bytecode of a program.
     Disasm {
         /// The program file.
@@ -70,6 +77,7 @@ fn main() -> ExitCode {
             virtual_time,
         }) => report::run_file(&file, args, virtual_time),
         Some(Command::Check { file }) => report::check_file(&file),
+        Some(Command::Test { dir }) => test_runner::run_tests(&dir),
         Some(Command::Disasm { file }) => disasm::disasm_file(&file),
     };
     ExitCode::from(code)

@@ -1,5 +1,6 @@
 //! Running and checking files, and reporting their failures the way LANGUAGE.md §5 prescribes.
 
+use std::io::Write;
 use std::rc::Rc;
 
 use weft_syntax::{Diagnostic, SourceFile};
@@ -70,26 +71,30 @@ pub fn run_file(path: &str, args: Vec<String>, virtual_time: bool) -> u8 {
     }
 }
 
-/// Prints an uncaught error: `error: Kind: message`, then one `at` line per frame.
+/// Prints an uncaught error on stderr: `error: Kind: message`, then one `at` line per frame.
 pub fn print_uncaught(vm: &Vm, value: Value) {
-    eprintln!("error: {}", vm.display(value));
+    let _ = write_uncaught(vm, value, &mut std::io::stderr());
+}
+
+/// Writes an uncaught error: `error: Kind: message`, then one `at` line per frame and the
+/// `spawned at` lines of an async trace.
+pub fn write_uncaught(vm: &Vm, value: Value, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "error: {}", vm.display(value))?;
     for line in vm.error_trace(value) {
         if line.starts_with("...") {
-            eprintln!("  {line}");
+            writeln!(out, "  {line}")?;
             continue;
         }
-        if let Some(site) = line.strip_prefix("spawned at ") {
-            match site.rsplit_once(' ') {
-                Some((name, location)) => eprintln!("  spawned at {name} ({location})"),
-                None => eprintln!("  spawned at {site}"),
-            }
-            continue;
-        }
-        match line.rsplit_once(' ') {
-            Some((name, location)) => eprintln!("  at {name} ({location})"),
-            None => eprintln!("  at {line}"),
+        let (prefix, frame) = match line.strip_prefix("spawned at ") {
+            Some(frame) => ("spawned at", frame),
+            None => ("at", line.as_str()),
+        };
+        match frame.rsplit_once(' ') {
+            Some((name, location)) => writeln!(out, "  {prefix} {name} ({location})")?,
+            None => writeln!(out, "  {prefix} {frame}")?,
         }
     }
+    Ok(())
 }
 
 /// `weft check FILE`.

@@ -88,3 +88,30 @@ fn os_args_reach_the_program() {
         "[\"a\", \"--flag\", \"3\"]\n"
     );
 }
+
+#[test]
+fn test_command_runs_each_test_function_on_virtual_time_and_summarises() {
+    let dir = temp_file(
+        "timing_test.weft",
+        "fn test_clock_starts_at_zero() { sleep(250); assert(now() == 250.0, \"virtual clock\") }\n\
+         fn test_detached_tasks_finish_within_their_test() { spawn_detached { sleep(10); print(\"late\") } }\n\
+         fn test_failure_is_reported() { let t = spawn { throw error(\"ValueError\", \"bad\") }; await t }\n\
+         fn test_deadlock_fails() { channel().recv() }\n\
+         fn helper() { throw error(\"ValueError\", \"not a test\") }\n",
+    );
+    let dir = dir.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("ignored.weft"), "throw 1\n").unwrap();
+    let output = weft(&["test", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(70));
+    let stdout = String::from_utf8_lossy(&output.stdout).replace(&*dir.to_string_lossy(), "DIR");
+    insta::assert_snapshot!("test_command", stdout);
+}
+
+#[test]
+fn test_command_passes_with_exit_0() {
+    let path = temp_file("ok_test.weft", "fn test_one() { assert(1 + 1 == 2) }\n");
+    let output = weft(&["test", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
+}

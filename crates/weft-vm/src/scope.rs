@@ -77,19 +77,22 @@ impl Vm {
         Value::Task(handle)
     }
 
-    /// Creates the root scope and the main task running `frames` already set up in the VM.
-    pub(crate) fn start_main(&mut self) {
+    /// Creates the root scope and the main task: it calls `func()` when given, else it runs the
+    /// frames already set up in the VM.
+    pub(crate) fn start_main(&mut self, func: Option<Value>) {
         let root = self
             .heap
             .alloc_scope(ScopeObj::new(ScopeKind::Root, None, None));
         self.sched.root = Some(root);
         let id = self.sched.next_id();
-        let mut task = Task::new(id, Value::Nil, &[]);
-        task.start_argc = None;
+        let mut task = Task::new(id, func.unwrap_or(Value::Nil), &[]);
+        if func.is_none() {
+            task.start_argc = None;
+            std::mem::swap(&mut task.stack, &mut self.stack);
+            std::mem::swap(&mut task.frames, &mut self.frames);
+            std::mem::swap(&mut task.handlers, &mut self.handlers);
+        }
         task.parent = Some(root);
-        std::mem::swap(&mut task.stack, &mut self.stack);
-        std::mem::swap(&mut task.frames, &mut self.frames);
-        std::mem::swap(&mut task.handlers, &mut self.handlers);
         let main = self.heap.alloc_task(task);
         let own = self
             .heap

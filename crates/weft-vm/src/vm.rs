@@ -343,14 +343,7 @@ impl Vm {
     /// Starts a program: `main` (a module's top-level proto) becomes the bottom frame of the main
     /// task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
     pub fn start(&mut self, main: Rc<FnProto>, module: ModuleId) {
-        let virtual_time = self.sched.clock.is_virtual();
-        let grace = self.sched.cancel_grace;
-        let clock_now = self.sched.clock.now_ns();
-        self.sched = Scheduler::new();
-        self.sched.cancel_grace = grace;
-        if virtual_time {
-            self.sched.set_virtual(clock_now);
-        }
+        self.reset_scheduler();
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();
@@ -364,7 +357,43 @@ impl Vm {
             module,
             kind: FrameKind::Call,
         });
-        self.start_main();
+        self.start_main(None);
+    }
+
+    /// Starts a program whose main task calls `func()` (for example one `test_*` function of
+    /// `weft test`), in a fresh root scope.
+    pub fn start_function(&mut self, func: Value) {
+        self.reset_scheduler();
+        self.stack.clear();
+        self.frames.clear();
+        self.handlers.clear();
+        self.start_main(Some(func));
+    }
+
+    /// A fresh scheduler keeping the clock mode, clock reading and cancel grace.
+    fn reset_scheduler(&mut self) {
+        let virtual_time = self.sched.clock.is_virtual();
+        let grace = self.sched.cancel_grace;
+        let clock_now = self.sched.clock.now_ns();
+        self.sched = Scheduler::new();
+        self.sched.cancel_grace = grace;
+        if virtual_time {
+            self.sched.set_virtual(clock_now);
+        }
+    }
+
+    /// A global of a module by name (`None` when undefined).
+    pub fn global(&self, module: ModuleId, name: &str) -> Option<Value> {
+        let m = &self.modules[module as usize];
+        match m.scope.lookup(name).map(|slot| m.globals[slot as usize]) {
+            Some(Value::Undef) | None => None,
+            found => found,
+        }
+    }
+
+    /// The names of a module's globals, in definition order.
+    pub fn global_names(&self, module: ModuleId) -> Vec<Rc<str>> {
+        self.modules[module as usize].scope.names.clone()
     }
 
     /// Runs a whole source text as the main module and returns its halt (running to completion).
