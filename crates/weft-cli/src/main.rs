@@ -36,6 +36,9 @@ enum Command {
         /// is ready, so sleeps and timeouts take no real time.
         #[arg(long)]
         virtual_time: bool,
+        /// On SIGQUIT (Ctrl-\\), print every task and where it is waiting.
+        #[arg(long)]
+        dump_tasks_on_signal: bool,
         /// The program file.
         file: String,
         /// Arguments passed to the program (`os.args`).
@@ -75,7 +78,15 @@ fn main() -> ExitCode {
             file,
             args,
             virtual_time,
-        }) => report::run_file(&file, args, virtual_time),
+            dump_tasks_on_signal,
+        }) => report::run_file(
+            &file,
+            args,
+            virtual_time,
+            &weft_runtime::Options {
+                dump_tasks_on_signal,
+            },
+        ),
         Some(Command::Check { file }) => report::check_file(&file),
         Some(Command::Test { dir }) => test_runner::run_tests(&dir),
         Some(Command::Disasm { file }) => disasm::disasm_file(&file),

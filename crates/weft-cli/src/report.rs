@@ -48,7 +48,12 @@ pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
 }
 
 /// `weft run FILE ARGS`.
-pub fn run_file(path: &str, args: Vec<String>, virtual_time: bool) -> u8 {
+pub fn run_file(
+    path: &str,
+    args: Vec<String>,
+    virtual_time: bool,
+    options: &weft_runtime::Options,
+) -> u8 {
     let Compiled {
         mut vm,
         main,
@@ -60,7 +65,7 @@ pub fn run_file(path: &str, args: Vec<String>, virtual_time: bool) -> u8 {
     vm.set_args(args);
     vm.set_virtual_time(virtual_time);
     vm.start(main, module);
-    match vm.run_to_end() {
+    match weft_runtime::run_blocking(&mut vm, options) {
         Halt::Done(_) => 0,
         Halt::Error(value) => {
             print_uncaught(&vm, value);

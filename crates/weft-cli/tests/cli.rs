@@ -115,3 +115,50 @@ fn test_command_passes_with_exit_0() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.ends_with("1 passed, 0 failed\n"), "{stdout}");
 }
+
+#[cfg(unix)]
+#[test]
+fn sigquit_dumps_every_task_and_where_it_waits() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let path = temp_file(
+        "dump.weft",
+        "let ch = channel()\nlet t = spawn { ch.recv() }\nprint(\"ready\")\nsleep(300)\nch.send(1)\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--dump-tasks-on-signal", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("weft starts");
+    // The runtime flushes output when it goes idle, so "ready" means the handler is installed.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let status = Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let stderr = stderr.replace(&*path.to_string_lossy(), "FILE");
+    assert!(stderr.starts_with("--- 2 tasks at "), "{stderr}");
+    assert!(
+        stderr.contains("task 1 (main): sleeping at <main> FILE:4:1\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "task 2 (spawned at <main> FILE:2:9): receiving from a channel at <spawn> FILE:2:17\n"
+        ),
+        "{stderr}"
+    );
+}

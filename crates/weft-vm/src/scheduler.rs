@@ -507,29 +507,51 @@ impl Vm {
         self.sched.current = None;
     }
 
-    /// The error reported when every task is blocked and nothing can wake any of them.
-    fn deadlock_error(&mut self) -> Value {
-        let mut blocked: Vec<Handle<Task>> = Vec::new();
+    /// Every unfinished task, by id.
+    fn live_tasks(&self) -> Vec<Handle<Task>> {
+        let mut tasks: Vec<Handle<Task>> = Vec::new();
         let mut stack: Vec<Handle<ScopeObj>> = self.sched.root.into_iter().collect();
         while let Some(scope) = stack.pop() {
             for &child in self.heap.scopes.get(scope).children.iter().rev() {
-                blocked.push(child);
-                stack.extend(self.heap.tasks.get(child).scopes.iter().rev());
+                if self.heap.tasks.get(child).state != TaskState::Done {
+                    tasks.push(child);
+                    stack.extend(self.heap.tasks.get(child).scopes.iter().rev());
+                }
             }
         }
-        blocked.sort_by_key(|&t| self.heap.tasks.get(t).id);
+        tasks.sort_by_key(|&t| self.heap.tasks.get(t).id);
+        tasks
+    }
+
+    /// Every unfinished task and where it is, one per line (`--dump-tasks-on-signal`).
+    pub fn dump_tasks(&self) -> String {
+        let tasks = self.live_tasks();
+        let mut out = format!(
+            "--- {} task{} at {:.3} ms ---\n",
+            tasks.len(),
+            if tasks.len() == 1 { "" } else { "s" },
+            self.now_ms()
+        );
+        for task in tasks {
+            out.push_str(&self.describe_task(task));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The error reported when every task is blocked and nothing can wake any of them.
+    fn deadlock_error(&mut self) -> Value {
         let mut message = String::from("every task is blocked and nothing can wake them");
-        for task in blocked {
+        for task in self.live_tasks() {
             message.push_str("\n  ");
             message.push_str(&self.describe_task(task));
         }
-        let error = self.heap.alloc_error(crate::object::ErrorObj {
+        self.heap.alloc_error(crate::object::ErrorObj {
             kind: "DeadlockError".into(),
             message: message.into(),
             trace: Vec::new(),
             fields: Vec::new(),
-        });
-        error
+        })
     }
 
     /// One line about a task: id, spawn site, and what it waits on where.

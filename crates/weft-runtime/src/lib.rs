@@ -1,0 +1,114 @@
+//! The runtime: drives a [`Vm`] on a tokio current-thread runtime.
+//!
+//! The VM never blocks (ARCHITECTURE.md): [`Vm::run`] runs tasks for some fuel and returns. This
+//! crate decides when to call it again. While tasks are ready it keeps calling, giving tokio a turn
+//! between calls so signal handlers (and, with issue 4, I/O completions) make progress; when the VM
+//! reports [`Halt::Idle`] it parks on a tokio timer until the next VM timer is due. Under virtual
+//! time the VM never reports a timer wait: it jumps its own clock.
+
+use std::time::Duration;
+
+use weft_vm::{Halt, Vm};
+
+/// Instructions the VM runs between two turns of the event loop. About a millisecond of work:
+/// small enough that signals are handled promptly, large enough that the turn costs nothing.
+const FUEL_PER_TURN: u64 = 200_000;
+
+/// How the runtime drives a program.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// On SIGQUIT, print every task and where it is on stderr (`--dump-tasks-on-signal`).
+    pub dump_tasks_on_signal: bool,
+}
+
+/// Runs the VM's started program to its end on a fresh current-thread tokio runtime.
+pub fn run_blocking(vm: &mut Vm, options: &Options) -> Halt {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        // Without an event loop the VM can still run: it sleeps the thread between timers.
+        Err(_) => return vm.run_to_end(),
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, run_async(vm, options))
+}
+
+/// Runs the VM's started program to its end inside an existing tokio `LocalSet`.
+pub async fn run_async(vm: &mut Vm, options: &Options) -> Halt {
+    let mut quit = if options.dump_tasks_on_signal {
+        QuitSignal::new()
+    } else {
+        QuitSignal::none()
+    };
+    let halt = loop {
+        let pause = match vm.run(FUEL_PER_TURN) {
+            Halt::OutOfFuel => None,
+            Halt::Idle { next_timer } => {
+                vm.flush();
+                // With no timer, only the host could wake a task (I/O arrives with issue 4).
+                Some(next_timer.unwrap_or(Duration::from_millis(10)))
+            }
+            other => break other,
+        };
+        // Wait for the pause (or just give tokio a turn) unless a SIGQUIT arrives first.
+        let dump = tokio::select! {
+            biased;
+            _ = quit.recv() => true,
+            _ = pause_for(pause) => false,
+        };
+        if dump {
+            vm.flush();
+            eprint!("{}", vm.dump_tasks());
+        }
+    };
+    vm.flush();
+    halt
+}
+
+/// Sleeps for `pause`, or only yields to tokio when `None`. tokio's timer has millisecond
+/// granularity and rounds up, so the last sub-millisecond is spent yielding instead: a 10 ms
+/// ticker then fires within tens of microseconds of its deadline rather than up to 1 ms late.
+async fn pause_for(pause: Option<Duration>) {
+    let coarse = pause.map_or(Duration::ZERO, |p| {
+        p.saturating_sub(Duration::from_millis(1))
+    });
+    if coarse.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(coarse).await;
+    }
+}
+
+/// SIGQUIT, when the program asked for task dumps (Unix only); otherwise never fires.
+struct QuitSignal {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl QuitSignal {
+    fn new() -> QuitSignal {
+        QuitSignal {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::quit()).ok(),
+        }
+    }
+
+    fn none() -> QuitSignal {
+        QuitSignal {
+            #[cfg(unix)]
+            signal: None,
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal {
+            if signal.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    }
+}
