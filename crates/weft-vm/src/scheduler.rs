@@ -88,6 +88,9 @@ pub struct Scheduler {
     pub(crate) yielding: bool,
     /// Set when the program is over.
     pub(crate) result: Option<Halt>,
+    /// The last spawn site and the task it was made in (see `Vm::spawn_site`).
+    /// Keyed by task id, which, unlike a handle, is never reused.
+    pub(crate) site_cache: Option<(u64, std::rc::Rc<crate::task::SpawnSite>)>,
     /// Run time a cancelled task may keep going without a checkpoint.
     pub cancel_grace: Duration,
     /// Tasks waiting for the host (I/O, host promises); while positive, no task blocked is a deadlock.
@@ -114,6 +117,7 @@ impl Scheduler {
             block_slot: 0,
             yielding: false,
             result: None,
+            site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             host_waits: 0,
         }
@@ -394,15 +398,16 @@ impl Vm {
     /// Runs one slice of `task`; returns a halt only for `os.exit`.
     fn run_task(&mut self, task: Handle<Task>, fuel: &mut u64) -> Option<Halt> {
         self.switch_in(task);
-        let started = Instant::now();
         let mut pending: Option<Exc> = None;
         let mut finished: Option<Result<Value, Value>> = None;
         let t = self.heap.tasks.get_mut(task);
+        // Only a cancelled task's run time matters (the cancel grace), so only it reads the clock.
+        let started = t.cancelled_run_ns.map(|_| Instant::now());
         let start_argc = t.start_argc.take();
         let resume = t.resume.take();
-        let slot = t.wait_slot;
+        let slot = t.wait_slot as usize;
         if let Some(argc) = start_argc {
-            match self.start_call(argc) {
+            match self.start_call(argc as usize) {
                 Ok(CallOutcome::Pushed) => {}
                 Ok(CallOutcome::Done) => finished = Some(Ok(self.stack[0])),
                 Err(exc) => pending = Some(exc),
@@ -412,7 +417,7 @@ impl Vm {
             Some(Resume::Value(v)) => self.stack[slot] = v,
             Some(Resume::Throw(v)) => pending = Some(Exc::Throw(v)),
             Some(Resume::Raise(kind, message)) => {
-                pending = Some(crate::error::raise(kind, message))
+                pending = Some(crate::error::raise(kind, &*message))
             }
             None => {}
         }
@@ -420,10 +425,13 @@ impl Vm {
             Some(result) => SliceEnd::Finished(result),
             None => self.run_frames(fuel, pending),
         };
-        let elapsed = started.elapsed().as_nanos() as u64;
         self.switch_out(task);
-        let t = self.heap.tasks.get_mut(task);
-        t.run_ns += elapsed;
+        if let Some(started) = started {
+            let t = self.heap.tasks.get_mut(task);
+            if let Some(ran) = &mut t.cancelled_run_ns {
+                *ran += started.elapsed().as_nanos() as u64;
+            }
+        }
         match end {
             SliceEnd::Finished(result) => self.finish_body(task, result),
             SliceEnd::Preempted => {
@@ -436,7 +444,7 @@ impl Vm {
             SliceEnd::Blocked => {
                 let slot = self.sched.block_slot;
                 let t = self.heap.tasks.get_mut(task);
-                t.wait_slot = slot;
+                t.wait_slot = slot as u32;
                 if std::mem::take(&mut self.sched.yielding) {
                     t.state = TaskState::Ready;
                     t.resume = Some(Resume::Value(Value::Nil));
@@ -452,19 +460,17 @@ impl Vm {
     /// A cancelled task that ran past the cancel grace without a checkpoint gets `Cancelled` at
     /// this preemption point.
     fn check_grace(&mut self, task: Handle<Task>) {
-        let t = self.heap.tasks.get(task);
-        let Some(since) = t.cancel_at else {
+        let Some(ran) = self.heap.tasks.get(task).cancelled_run_ns else {
             return;
         };
         if !self.effectively_cancelled(task) {
-            self.heap.tasks.get_mut(task).cancel_at = None;
+            self.heap.tasks.get_mut(task).cancelled_run_ns = None;
             return;
         }
-        let grace = self.sched.cancel_grace.as_nanos() as u64;
-        if t.run_ns.saturating_sub(since) >= grace {
+        if ran >= self.sched.cancel_grace.as_nanos() as u64 {
             let t = self.heap.tasks.get_mut(task);
             t.resume = Some(Resume::Raise("Cancelled", "task was cancelled".into()));
-            t.cancel_at = Some(t.run_ns);
+            t.cancelled_run_ns = Some(0);
         }
     }
 
@@ -603,9 +609,10 @@ impl Vm {
         match t.outcome {
             Some(Outcome::Value(v)) => Resume::Value(v),
             Some(Outcome::Error(e)) => Resume::Throw(e),
-            Some(Outcome::Cancelled(_)) => {
-                Resume::Raise("TaskCancelled", format!("task {} was cancelled", t.id))
-            }
+            Some(Outcome::Cancelled(_)) => Resume::Raise(
+                "TaskCancelled",
+                format!("task {} was cancelled", t.id).into(),
+            ),
             None => Resume::Value(Value::Nil),
         }
     }

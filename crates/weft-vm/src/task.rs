@@ -124,7 +124,7 @@ pub enum Resume {
     /// An error value thrown at the blocking call.
     Throw(Value),
     /// A new error raised at the blocking call (its trace is taken there).
-    Raise(&'static str, String),
+    Raise(&'static str, Rc<str>),
 }
 
 /// How a finished task ended.
@@ -164,13 +164,13 @@ pub struct Task {
     /// `try` handlers (swapped into the VM while running).
     pub handlers: Vec<Handler>,
     /// Arguments count of the pending initial call `stack[0](stack[1..=argc])`, before the first run.
-    pub start_argc: Option<usize>,
+    pub start_argc: Option<u32>,
     /// Life cycle state.
     pub state: TaskState,
     /// What it waits for while blocked.
     pub wait: Wait,
     /// Absolute register receiving the result of the blocking operation.
-    pub wait_slot: usize,
+    pub wait_slot: u32,
     /// Delivered when the task runs next.
     pub resume: Option<Resume>,
     /// Bumped on every wake; wakers registered for an older wait compare it and give up.
@@ -191,10 +191,9 @@ pub struct Task {
     pub spawned_at: Option<Rc<SpawnSite>>,
     /// Its failure reached an `await` or combinator (or was reported): it fails no scope.
     pub observed: bool,
-    /// Own run time in nanoseconds.
-    pub run_ns: u64,
-    /// `run_ns` when cancellation was first requested (for the cancel grace).
-    pub cancel_at: Option<u64>,
+    /// Run time since cancellation was requested, in nanoseconds (for the cancel grace); `None`
+    /// while not cancelled, so only cancelled tasks pay for reading the clock.
+    pub cancelled_run_ns: Option<u64>,
 }
 
 impl Task {
@@ -208,7 +207,7 @@ impl Task {
             stack,
             frames: Vec::new(),
             handlers: Vec::new(),
-            start_argc: Some(args.len()),
+            start_argc: Some(args.len() as u32),
             state: TaskState::Ready,
             wait: Wait::None,
             wait_slot: 0,
@@ -222,8 +221,7 @@ impl Task {
             waiters: Vec::new(),
             spawned_at: None,
             observed: false,
-            run_ns: 0,
-            cancel_at: None,
+            cancelled_run_ns: None,
         }
     }
 
