@@ -88,6 +88,9 @@ pub struct Scheduler {
     pub(crate) yielding: bool,
     /// Set when the program is over.
     pub(crate) result: Option<Halt>,
+    /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
+    /// left: it runs first on the next call, so the caller's fuel never shows in scheduling.
+    carry: Option<(Handle<Task>, u64)>,
     /// The last spawn site and the task it was made in (see `Vm::spawn_site`).
     /// Keyed by task id, which, unlike a handle, is never reused.
     pub(crate) site_cache: Option<(u64, std::rc::Rc<crate::task::SpawnSite>)>,
@@ -117,6 +120,7 @@ impl Scheduler {
             block_slot: 0,
             yielding: false,
             result: None,
+            carry: None,
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             host_waits: 0,
@@ -230,6 +234,19 @@ impl Vm {
         self.sched.clock.now_ns() as f64 / 1e6
     }
 
+    /// `t.set_priority(p)`: a task already in a ready queue moves to the back of its new queue.
+    pub(crate) fn set_priority(&mut self, task: Handle<Task>, priority: crate::task::Priority) {
+        let t = self.heap.tasks.get_mut(task);
+        let old = std::mem::replace(&mut t.priority, priority);
+        if t.state == TaskState::Ready && old != priority {
+            let queue = &mut self.sched.ready[old as usize];
+            if let Some(i) = queue.iter().position(|&x| x == task) {
+                queue.remove(i);
+                self.sched.ready[priority as usize].push_back(task);
+            }
+        }
+    }
+
     /// Registers a timer waking `task` (at its current wait) `ms` from now.
     pub(crate) fn wake_after(&mut self, task: Handle<Task>, at: u64) {
         let seq = self.heap.tasks.get(task).seq;
@@ -259,7 +276,13 @@ impl Vm {
                 return result.clone();
             }
             self.fire_timers();
-            let Some(task) = self.sched.pop_ready() else {
+            let (task, budget) = match self.sched.carry.take() {
+                Some((task, left)) if self.heap.tasks.get(task).state == TaskState::Ready => {
+                    (Some(task), left)
+                }
+                _ => (self.sched.pop_ready(), REDUCTIONS),
+            };
+            let Some(task) = task else {
                 match self.sched.next_timer() {
                     Some(at) if self.sched.clock.is_virtual() => {
                         self.sched.clock.virtual_now = Some(at);
@@ -282,13 +305,17 @@ impl Vm {
                     }
                 }
             };
-            let slice = fuel.min(REDUCTIONS);
+            let slice = fuel.min(budget);
             let mut left = slice;
-            if let Some(halt) = self.run_task(task, &mut left) {
+            let cut_short = slice < budget;
+            if let Some(halt) = self.run_task(task, &mut left, cut_short) {
                 return halt;
             }
             fuel -= slice - left;
             if fuel == 0 {
+                if cut_short && left == 0 {
+                    self.sched.carry = Some((task, budget - slice));
+                }
                 return Halt::OutOfFuel;
             }
         }
@@ -396,7 +423,9 @@ impl Vm {
     }
 
     /// Runs one slice of `task`; returns a halt only for `os.exit`.
-    fn run_task(&mut self, task: Handle<Task>, fuel: &mut u64) -> Option<Halt> {
+    /// `cut_short`: the fuel ends before the task's budget does; if it runs out, the task is not
+    /// requeued (it continues first on the next `run`, see `carry`).
+    fn run_task(&mut self, task: Handle<Task>, fuel: &mut u64, cut_short: bool) -> Option<Halt> {
         self.switch_in(task);
         let mut pending: Option<Exc> = None;
         let mut finished: Option<Result<Value, Value>> = None;
@@ -434,6 +463,9 @@ impl Vm {
         }
         match end {
             SliceEnd::Finished(result) => self.finish_body(task, result),
+            SliceEnd::Preempted if cut_short => {
+                self.heap.tasks.get_mut(task).state = TaskState::Ready;
+            }
             SliceEnd::Preempted => {
                 self.check_grace(task);
                 let t = self.heap.tasks.get_mut(task);

@@ -347,7 +347,7 @@ fn task_set_priority(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
             vm.heap.str(name)
         )));
     };
-    vm.heap.tasks.get_mut(t).priority = priority;
+    vm.set_priority(t, priority);
     Ok(Value::Nil)
 }
 
