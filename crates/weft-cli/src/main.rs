@@ -36,6 +36,10 @@ enum Command {
         /// is ready, so sleeps and timeouts take no real time.
         #[arg(long)]
         virtual_time: bool,
+        /// Run time (ms) a cancelled task may keep going without reaching a checkpoint before it
+        /// is interrupted at its next preemption point.
+        #[arg(long, value_name = "MS", default_value_t = 100)]
+        cancel_grace: u64,
         /// On SIGQUIT (Ctrl-\\), print every task and where it is waiting.
         #[arg(long)]
         dump_tasks_on_signal: bool,
@@ -79,12 +83,14 @@ fn main() -> ExitCode {
             args,
             virtual_time,
             dump_tasks_on_signal,
+            cancel_grace,
         }) => report::run_file(
             &file,
             args,
-            virtual_time,
             &weft_runtime::Options {
+                virtual_time,
                 dump_tasks_on_signal,
+                cancel_grace: std::time::Duration::from_millis(cancel_grace),
             },
         ),
         Some(Command::Check { file }) => report::check_file(&file),

@@ -48,12 +48,7 @@ pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
 }
 
 /// `weft run FILE ARGS`.
-pub fn run_file(
-    path: &str,
-    args: Vec<String>,
-    virtual_time: bool,
-    options: &weft_runtime::Options,
-) -> u8 {
+pub fn run_file(path: &str, args: Vec<String>, options: &weft_runtime::Options) -> u8 {
     let Compiled {
         mut vm,
         main,
@@ -63,7 +58,7 @@ pub fn run_file(
         Err(code) => return code,
     };
     vm.set_args(args);
-    vm.set_virtual_time(virtual_time);
+    options.apply(&mut vm);
     vm.start(main, module);
     match weft_runtime::run_blocking(&mut vm, options) {
         Halt::Done(_) => 0,

@@ -15,10 +15,32 @@ use weft_vm::{Halt, Vm};
 const FUEL_PER_TURN: u64 = 200_000;
 
 /// How the runtime drives a program.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Options {
+    /// Virtual time: the clock starts at 0 and jumps to the next timer when no task is ready.
+    pub virtual_time: bool,
     /// On SIGQUIT, print every task and where it is on stderr (`--dump-tasks-on-signal`).
     pub dump_tasks_on_signal: bool,
+    /// Run time a cancelled task may keep going without a checkpoint (`--cancel-grace`).
+    pub cancel_grace: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            virtual_time: false,
+            dump_tasks_on_signal: false,
+            cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
+        }
+    }
+}
+
+impl Options {
+    /// Configures a VM (before `start`) with the options that live in it.
+    pub fn apply(&self, vm: &mut Vm) {
+        vm.set_virtual_time(self.virtual_time);
+        vm.sched.cancel_grace = self.cancel_grace;
+    }
 }
 
 /// Runs the VM's started program to its end on a fresh current-thread tokio runtime.

@@ -579,10 +579,16 @@ impl Vm {
 
     /// The error reported when every task is blocked and nothing can wake any of them.
     fn deadlock_error(&mut self) -> Value {
+        /// Tasks listed one by one; a thousand-task deadlock ends with a count instead.
+        const LISTED: usize = 20;
         let mut message = String::from("every task is blocked and nothing can wake them");
-        for task in self.live_tasks() {
+        let tasks = self.live_tasks();
+        for &task in tasks.iter().take(LISTED) {
             message.push_str("\n  ");
             message.push_str(&self.describe_task(task));
+        }
+        if tasks.len() > LISTED {
+            message.push_str(&format!("\n  ... and {} more tasks", tasks.len() - LISTED));
         }
         self.heap.alloc_error(crate::object::ErrorObj {
             kind: "DeadlockError".into(),

@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""Runs the Weft benchmarks side by side with the peer runtimes and prints a markdown report.
+
+Usage:  bench/run.sh [RUNS=n] [workload ...]      (default: every workload, see below)
+
+Environment (each may also be given as NAME=value on the command line):
+  RUNS      rounds per workload (default 5)
+  WEFT      the weft binary (default: target/release/weft of this repository, built with
+            `cargo build --release` when it is missing; an existing binary is not rebuilt)
+  PEERS     the peer programs (default: ../shared/bench/peers beside this repository)
+  RUNTIMES  comma-separated peers to run, e.g. RUNTIMES=lua5.4,python3 (default: every peer
+            installed; Weft always runs)
+  TIMEOUT   seconds allowed per run (default 300)
+
+A workload is `bench/<name>.weft` with a folder `<name>/` in PEERS holding the same program for
+the other runtimes (its <name>.lua, .py, .js, ...). Adding a .weft file there is all it takes.
+
+The peers are invoked exactly as PEERS/run.sh does it (same commands, same flags), so the
+figures can be set beside PEERS/RESULTS.md. Progress goes to stderr, the report to stdout.
+"""
+
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+LOAD_AT_START = os.getloadavg()[0]
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+
+# Workload order of PEERS/run.sh, so reports read alike; http is not here because it needs a
+# server, wrk and a port, which this runner does not do.
+ORDER = ["startup", "fib", "loop", "strings", "map", "sort", "calls", "binary_trees",
+         "spawn_join", "ring", "sleep_many", "fairness", "channel"]
+
+# Workloads run with arguments, one report row per variant (as in PEERS/run.sh).
+VARIANTS = {
+    "spawn_join": [("N=100k", ["100000"]), ("N=1M", ["1000000"])],
+    "sleep_many": [("N=100k", ["100000"])],
+    "fairness": [("2 spinners", ["2"]), ("control: 0 spinners", ["0"])],
+}
+
+# The checksums every runtime must print (copied from PEERS/report.py). A workload missing here
+# is checked against what most peers printed.
+EXPECTED = {
+    "startup": "0",
+    "fib": "2178309",
+    "loop": "30993",
+    "strings": "6888889 600000",
+    "map": "1000000 499999500000",
+    "sort": "5274 1073224966 2147479758",
+    "calls": "49999995000000",
+    "binary_trees": "14985902",
+    ("spawn_join", "N=100k"): "46150000",
+    ("spawn_join", "N=1M"): "461500000",
+    "ring": "0",
+    "sleep_many": "100000",
+    "fairness": "ticks=100",
+    "channel": "499999500000",
+}
+
+# What a program reports about itself: `time_ms=` for the workload alone, except fairness, whose
+# figure is the ticker's worst lateness. Lower is better for both.
+METRIC = {"fairness": "max_late_ms"}
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
+
+
+# ------------------------------------------------------------------------------ settings ----
+
+def settings(argv):
+    """Splits argv into NAME=value settings (they override the environment) and workload names."""
+    env = dict(os.environ)
+    names = []
+    for arg in argv:
+        m = re.fullmatch(r"([A-Z_]+)=(.*)", arg)
+        if m:
+            env[m.group(1)] = m.group(2)
+        elif arg in ("-h", "--help"):
+            print(__doc__.strip())
+            sys.exit(0)
+        else:
+            names.append(arg)
+    return env, names
+
+
+def weft_binary(env):
+    """The weft to measure. Built only when it is missing, so a fresh clone works; an explicit
+    $WEFT is never built, since it may belong to another checkout."""
+    if env.get("WEFT"):
+        path = os.path.abspath(env["WEFT"])
+        if not os.access(path, os.X_OK):
+            sys.exit(f"WEFT={path} is not an executable")
+        return path
+    path = os.path.join(REPO, "target", "release", "weft")
+    if not os.access(path, os.X_OK):
+        log(f"== {path} is missing: cargo build --release")
+        subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
+    return path
+
+
+# ------------------------------------------------------------------------------ runtimes ----
+
+class Runtime:
+    """A way to run a workload's program: `prefix + [program] + args`."""
+
+    def __init__(self, name, ext, prefix, folder=None):
+        self.name, self.ext, self.prefix, self.folder = name, ext, prefix, folder
+
+    def program(self, workload):
+        path = os.path.join(self.folder, workload, f"{workload}.{self.ext}")
+        return path if os.path.isfile(path) else None
+
+    def command(self, workload, args):
+        prog = self.program(workload)
+        return None if prog is None else self.prefix + [prog] + args
+
+
+class Weft(Runtime):
+    def __init__(self, binary):
+        super().__init__("weft", "weft", [binary, "run"])
+
+    def program(self, workload):
+        path = os.path.join(BENCH, f"{workload}.weft")
+        return path if os.path.isfile(path) else None
+
+
+class Go(Runtime):
+    """Go programs are built once, into bench/.build/, and the binary is what runs."""
+
+    def __init__(self, folder, build):
+        super().__init__("go", "go", [], folder)
+        self.build, self.built = build, {}
+
+    def program(self, workload):
+        if workload not in self.built:
+            src = os.path.join(self.folder, workload, f"{workload}.go")
+            out = os.path.join(self.build, f"{workload}-go")
+            ok = os.path.isfile(src) and subprocess.run(["go", "build", "-o", out, src]).returncode == 0
+            self.built[workload] = out if ok else None
+        return self.built[workload]
+
+
+def peer_runtimes(peers, env):
+    """The peers installed here, with the commands of PEERS/run.sh (see its comments: python3 runs
+    as its real executable with -S and node without NODE_EXTRA_CA_CERTS, to leave out start-up
+    costs of the sandbox the baselines were measured in)."""
+    out = []
+    if have("lua5.4"):
+        out.append(Runtime("lua5.4", "lua", ["lua5.4"], peers))
+    if have("luajit"):
+        out.append(Runtime("luajit", "lua", ["luajit"], peers))
+    if have("python3"):
+        exe = subprocess.run(["python3", "-c", "import sys; print(sys.executable)"],
+                             capture_output=True, text=True).stdout.strip()
+        if exe:
+            out.append(Runtime("python3", "py", [exe, "-S"], peers))
+    if have("node"):
+        node = ["env", "-u", "NODE_EXTRA_CA_CERTS", "node"]
+        out.append(Runtime("node", "js", node, peers))
+        out.append(Runtime("node --jitless", "js", node + ["--jitless"], peers))
+    if have("escript"):
+        out.append(Runtime("erlang", "escript", ["escript"], peers))
+    if have("go"):
+        out.append(Go(peers, os.path.join(BENCH, ".build")))
+    # Rhai and Rune run in PEERS' Rust harness. It takes minutes to build, so it is used only
+    # when already built (cd PEERS/rust-harness && cargo build --release).
+    harness = os.path.join(peers, "rust-harness", "target", "release", "peer-harness")
+    if os.access(harness, os.X_OK):
+        out.append(Runtime("rhai", "rhai", [harness, "rhai"], peers))
+        out.append(Runtime("rune", "rn", [harness, "rune"], peers))
+    if env.get("RUNTIMES"):
+        wanted = [w.strip() for w in env["RUNTIMES"].split(",") if w.strip()]
+        unknown = [w for w in wanted if w not in [rt.name for rt in out] + ["weft"]]
+        if unknown:
+            log(f"not installed or unknown, skipped: {', '.join(unknown)}")
+        out = [rt for rt in out if rt.name in wanted]
+    return out
+
+
+# ----------------------------------------------------------------------------- workloads ----
+
+def workloads(names, peers):
+    """Every bench/<name>.weft that has a peers folder, in ORDER; or the names asked for."""
+    if names:
+        for name in names:
+            if not os.path.isfile(os.path.join(BENCH, f"{name}.weft")):
+                sys.exit(f"no bench/{name}.weft")
+        return names
+    found = [f[:-5] for f in os.listdir(BENCH) if f.endswith(".weft")]
+    found = [w for w in found if os.path.isdir(os.path.join(peers, w))]
+    return sorted(found, key=lambda w: (ORDER.index(w) if w in ORDER else len(ORDER), w))
+
+
+# --------------------------------------------------------------------------- measurement ----
+
+def parse_output(text):
+    """Splits a program's stdout into its checksum (the plain words) and its metrics (the
+    `name=number` words), as PEERS/report.py does; `ticks=100` is part of fairness's checksum."""
+    metrics, plain = {}, []
+    for word in text.split():
+        m = re.fullmatch(r"([a-z_]+)=(-?[0-9.]+)", word)
+        if m and m.group(1) != "ticks":
+            metrics[m.group(1)] = float(m.group(2))
+        else:
+            plain.append(word)
+    return " ".join(plain), metrics
+
+
+def measure(cmd, timeout, tmp):
+    """One run. The peers' baselines were taken with `/usr/bin/time -f %M ... timeout T cmd`; the
+    same wrappers are used here so that every runtime pays the same few milliseconds for them.
+    Wall time is taken around the whole, and %M is the peak RSS of the program in KB."""
+    rss_file = os.path.join(tmp, "rss")
+    full = ["/usr/bin/time", "-f", "%M", "-o", rss_file, "timeout", str(timeout)] + cmd
+    t0 = time.perf_counter()
+    proc = subprocess.run(full, capture_output=True, text=True, errors="replace")
+    wall_ms = (time.perf_counter() - t0) * 1000
+    try:
+        with open(rss_file) as f:
+            rss_kb = int(f.read().split()[-1])  # after "Command exited with non-zero status N"
+    except (OSError, ValueError, IndexError):
+        rss_kb = None
+    checksum, metrics = parse_output(proc.stdout)
+    return dict(rc=proc.returncode, wall_ms=wall_ms, rss_kb=rss_kb, checksum=checksum,
+                metrics=metrics, stderr=proc.stderr.strip())
+
+
+def bench(workload, variant, args, runtimes, runs, timeout, tmp):
+    """RUNS rounds; each round runs every runtime once, so that machine noise (another process,
+    CPU frequency) spreads over all of them instead of landing on one."""
+    results = {rt.name: [] for rt in runtimes}
+    for rnd in range(1, runs + 1):
+        for rt in runtimes:
+            cmd = rt.command(workload, args)
+            if cmd is None:
+                continue
+            log(f"   [{workload}{'' if variant == '-' else ' ' + variant}] round {rnd}: {rt.name}")
+            r = measure(cmd, timeout, tmp)
+            if r["rc"] != 0:
+                log(f"   {rt.name}: exit {r['rc']}: {r['stderr'][:300]}")
+            results[rt.name].append(r)
+    return {name: rs for name, rs in results.items() if rs}
+
+
+def hyperfine_startup(runtimes, tmp):
+    """Start-up takes a few ms, the same order as the time/timeout wrappers and Python's process
+    spawning, so like PEERS/run.sh it is timed again with hyperfine (no shell, 20 runs)."""
+    if not have("hyperfine"):
+        return {}
+    cmds = []
+    for rt in runtimes:
+        cmd = rt.command("startup", [])
+        if cmd is not None:
+            cmds += ["-n", rt.name, shlex.join(cmd)]
+    out = os.path.join(tmp, "hyperfine.json")
+    proc = subprocess.run(["hyperfine", "-N", "--warmup", "3", "--runs", "20",
+                           "--export-json", out] + cmds, capture_output=True, text=True)
+    if proc.returncode != 0:
+        log(f"hyperfine failed: {proc.stderr[:300]}")
+        return {}
+    with open(out) as f:
+        return {r["command"]: r["median"] * 1000 for r in json.load(f)["results"]}
+
+
+# ------------------------------------------------------------------------------- summary ----
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(workload, variant, results, startup_hf):
+    """Per runtime: medians, checksum and whether it is right. Also the basis of comparison:
+    the programs' own time when Weft reports one, else whole-process wall time for everyone
+    (comparing Weft's process time with the peers' in-program time would charge Weft alone for
+    start-up and compilation)."""
+    metric = METRIC.get(workload, "time_ms")
+    weft_ok = [r for r in results.get("weft", []) if r["rc"] == 0]
+    if workload == "startup":
+        basis = "hyperfine" if startup_hf else "wall"
+    elif weft_ok and all(metric in r["metrics"] for r in weft_ok):
+        basis = "program"
+    else:
+        basis = "wall"
+
+    peer_sums = [r["checksum"] for name, rs in results.items() if name != "weft"
+                 for r in rs if r["rc"] == 0]
+    expected = EXPECTED.get((workload, variant), EXPECTED.get(workload))
+    if expected is None and peer_sums:
+        expected = statistics.mode(peer_sums)
+
+    stats = {}
+    for name, rs in results.items():
+        ok = [r for r in rs if r["rc"] == 0]
+        s = dict(runs=len(rs), ok=len(ok), errors=[r for r in rs if r["rc"] != 0])
+        s["wall_ms"] = median([r["wall_ms"] for r in ok])
+        s["rss_kb"] = median([r["rss_kb"] for r in ok])
+        own = [r["metrics"].get(metric) for r in ok]
+        s["own_ms"] = median(own)
+        s["own_min"] = min([v for v in own if v is not None], default=None)
+        s["own_max"] = max([v for v in own if v is not None], default=None)
+        if basis == "program":
+            s["figure"] = s["own_ms"]
+        elif basis == "hyperfine":
+            s["figure"] = startup_hf.get(name, s["wall_ms"])
+        else:
+            s["figure"] = s["wall_ms"]
+        sums = sorted({r["checksum"] for r in ok})
+        s["checksum"] = " / ".join(sums)
+        # startup.weft is an empty program (the issue's start-up target), so it prints nothing;
+        # the peers print "0".
+        want = "" if (name == "weft" and workload == "startup") else expected
+        s["correct"] = bool(ok) and (want is None or sums == [want])
+        stats[name] = s
+    return basis, stats
+
+
+def fmt_ms(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_mb(kb):
+    return "-" if kb is None else f"{kb / 1024:.0f}"
+
+
+def fmt_ratio(a, b):
+    return "-" if not a or not b else f"{a / b:.2f}"
+
+
+def cell(s):
+    if s is None:
+        return "-"
+    if s["ok"] == 0:
+        return f"**failed** (exit {s['errors'][0]['rc']})"
+    bad = "" if s["correct"] else " **wrong checksum**"
+    return f"{fmt_ms(s['figure'])} ms, {fmt_mb(s['rss_kb'])} MB{bad}"
+
+
+def environment(weft, runtimes, runs):
+    def first_line(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            return (p.stdout + p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    # The commit says which source was measured only for the default binary; a $WEFT may have
+    # been built from any checkout.
+    source = ""
+    if weft == os.path.join(REPO, "target", "release", "weft"):
+        source = f", built from {first_line(['git', '-C', REPO, 'describe', '--always', '--dirty'])}"
+    lines = [
+        f"machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.machine()}",
+        f"weft: {first_line([weft, '--version'])} ({weft}{source})",
+    ]
+    versions = {"lua5.4": ["lua5.4", "-v"], "luajit": ["luajit", "-v"], "node": ["node", "--version"],
+                "go": ["go", "version"]}
+    for rt in runtimes:
+        if rt.name in versions:
+            lines.append(f"{rt.name}: {first_line(versions[rt.name])}")
+        elif rt.name == "python3":
+            lines.append(f"python3: {first_line(rt.prefix[:1] + ['--version'])} (run as `python3 -S`)")
+    lines.append(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, RUNS={runs}")
+    # Other work on the machine shows in the figures (on 2 cores, one busy core slows the
+    # other's memory-heavy workloads too), so the report says how busy it was.
+    lines.append(f"1-minute load average: {LOAD_AT_START:.2f} at the start, "
+                 f"{os.getloadavg()[0]:.2f} at the end")
+    return lines
+
+
+def row(cells, header=False):
+    print("| " + " | ".join(cells) + " |")
+    if header:
+        print("|---" * len(cells) + "|")
+
+
+def ratios(rows, names):
+    """Weft's figure and RSS over each peer's, and the geometric mean of the time ratios."""
+    print("## Weft / peer (time ratio, RSS ratio; below 1 means Weft is faster / smaller)")
+    print()
+    row(["workload"] + names, header=True)
+    logs = {n: [] for n in names}
+    for label, _basis, stats in rows:
+        w = stats.get("weft")
+        cells = []
+        for n in names:
+            s = stats.get(n)
+            # A time is worth comparing only for a run that got the right answer.
+            if not w or not s or not w["correct"] or not s["correct"]:
+                cells.append("-")
+                continue
+            cells.append(f"{fmt_ratio(w['figure'], s['figure'])} "
+                         f"(RSS {fmt_ratio(w['rss_kb'], s['rss_kb'])})")
+            # The geometric mean is over the workloads proper: start-up has its own target.
+            if not label.startswith("startup") and w["figure"] and s["figure"]:
+                logs[n].append(math.log(w["figure"] / s["figure"]))
+        row([label] + cells)
+    geo = {n: math.exp(sum(v) / len(v)) if v else None for n, v in logs.items()}
+    row(["**geometric mean** (time, without startup)"]
+        + ["-" if geo[n] is None else f"**{geo[n]:.2f}** (of {len(logs[n])})" for n in names])
+    print()
+    if geo.get("lua5.4") is not None:
+        print(f"Geometric mean of Weft/lua5.4 time over {len(logs['lua5.4'])} workloads: "
+              f"**{geo['lua5.4']:.2f}**")
+        print()
+
+
+def details(rows, names):
+    """Every runtime's figures, checksums, and then every failure with its error."""
+    print("## Detail")
+    print()
+    row(["workload", "runtime", "ok runs", "own time ms (median, min-max)", "process wall ms",
+         "peak RSS MB", "checksum", "right"], header=True)
+    problems = []
+    for label, _basis, stats in rows:
+        for n in ["weft"] + names:
+            s = stats.get(n)
+            if s is None:
+                continue
+            own = "-" if s["own_ms"] is None else \
+                f"{fmt_ms(s['own_ms'])} ({fmt_ms(s['own_min'])}-{fmt_ms(s['own_max'])})"
+            row([label, n, f"{s['ok']}/{s['runs']}", own, fmt_ms(s["wall_ms"]),
+                 fmt_mb(s["rss_kb"]), f"`{s['checksum']}`", "yes" if s["correct"] else "**NO**"])
+            for e in s["errors"][:1]:
+                problems.append(f"{label}, {n}: exit {e['rc']}: {e['stderr'][:500]}")
+            if s["ok"] and not s["correct"]:
+                problems.append(f"{label}, {n}: checksum `{s['checksum']}` is not the expected one")
+    print()
+    if problems:
+        print("## Failures")
+        print()
+        for line in problems:
+            print(f"- {line}")
+        print()
+
+
+def report(rows, weft, runtimes, runs):
+    names = [rt.name for rt in runtimes if rt.name != "weft"]
+    print("# Weft against its peers")
+    print()
+    for line in environment(weft, runtimes, runs):
+        print(f"- {line}")
+    print(f"""
+Median of {runs} interleaved runs. Time basis per row: **program** = the workload's own
+time, printed by each program (`time_ms=`; Lua's is `os.clock()` CPU time); **wall** =
+whole-process wall time for every runtime (used when the weft binary has no `now()`, so it
+includes start-up and compilation for all); **hyperfine** = hyperfine's median process time.
+RSS is the median peak resident set of the whole process.
+
+## Time and peak RSS
+""")
+    row(["workload", "basis", "weft"] + names, header=True)
+    for label, basis, stats in rows:
+        row([label, basis] + [cell(stats.get(n)) for n in ["weft"] + names])
+    print()
+    if names:
+        ratios(rows, names)
+    details(rows, names)
+
+
+# ---------------------------------------------------------------------------------- main ----
+
+def main():
+    env, names = settings(sys.argv[1:])
+    runs = int(env.get("RUNS", "5"))
+    timeout = int(env.get("TIMEOUT", "300"))
+    peers = os.path.abspath(env.get("PEERS") or os.path.join(REPO, "..", "shared", "bench", "peers"))
+    if not os.access("/usr/bin/time", os.X_OK):
+        sys.exit("/usr/bin/time is needed for peak RSS (Debian: apt-get install time)")
+    if not os.path.isdir(peers):
+        log(f"no peer programs at {peers} (set PEERS): Weft runs alone")
+    todo = workloads(names, peers)
+    weft = weft_binary(env)
+    os.makedirs(os.path.join(BENCH, ".build"), exist_ok=True)
+    runtimes = [Weft(weft)] + peer_runtimes(peers, env)
+    log(f"== runtimes: {', '.join(rt.name for rt in runtimes)}")
+    if not have("lua5.4"):
+        log("lua5.4, the reference peer, is not installed (Debian: apt-get install lua5.4)")
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in todo:
+            log(f"== {w}")
+            for variant, args in VARIANTS.get(w, [("-", [])]):
+                results = bench(w, variant, args, runtimes, runs, timeout, tmp)
+                hf = hyperfine_startup(runtimes, tmp) if w == "startup" else {}
+                basis, stats = summarize(w, variant, results, hf)
+                rows.append((w if variant == "-" else f"{w} ({variant})", basis, stats))
+    report(rows, weft, runtimes, runs)
+
+
+if __name__ == "__main__":
+    main()
