@@ -7,7 +7,7 @@
 
 use crate::error::{raise, Exc, VmResult};
 use crate::task::Resume;
-use crate::task::{Channel, SelectCase, Task, TaskState, Wait};
+use crate::task::{Channel, RecvMode, SelectCase, Task, TaskState, Wait};
 use crate::value::{Handle, Value};
 use crate::vm::Vm;
 
@@ -55,10 +55,10 @@ impl Vm {
         Ok(false)
     }
 
-    /// `ch.recv()` (`ok`: `recv_ok()`, giving `[v, true]` or `[nil, false]`).
-    pub(crate) fn channel_recv(&mut self, ch: Handle<Channel>, ok: bool) -> VmResult<Value> {
+    /// `ch.recv()`, `ch.recv_ok()` or one step of `for v in ch` (see [`RecvMode`]).
+    pub(crate) fn channel_recv(&mut self, ch: Handle<Channel>, mode: RecvMode) -> VmResult<Value> {
         self.checkpoint()?;
-        if let Some(result) = self.try_recv(ch, ok)? {
+        if let Some(result) = self.try_recv(ch, mode)? {
             return Ok(result);
         }
         let me = self.current_task();
@@ -68,11 +68,11 @@ impl Vm {
             .get_mut(ch)
             .receivers
             .push_back((me, seq));
-        Err(self.block_on(Wait::Recv(ch, ok)))
+        Err(self.block_on(Wait::Recv(ch, mode)))
     }
 
     /// A receive that completes now, if one can (`Ok(None)` when it would block).
-    fn try_recv(&mut self, ch: Handle<Channel>, ok: bool) -> VmResult<Option<Value>> {
+    fn try_recv(&mut self, ch: Handle<Channel>, mode: RecvMode) -> VmResult<Option<Value>> {
         let value = match self.heap.channels.get_mut(ch).buffer.pop_front() {
             Some(v) => {
                 // Room freed: the oldest blocked sender's value moves into the buffer.
@@ -84,25 +84,37 @@ impl Vm {
             None => self.take_from_sender(ch),
         };
         match value {
-            Some(v) => Ok(Some(self.received(v, ok))),
-            None if self.heap.channels.get(ch).closed => {
-                if ok {
-                    Ok(Some(
-                        self.heap.alloc_list(vec![Value::Nil, Value::Bool(false)]),
-                    ))
-                } else {
-                    Err(closed_for_recv())
-                }
-            }
+            Some(v) => self.received(Some(v), mode).map(Some),
+            None if self.heap.channels.get(ch).closed => self.received(None, mode).map(Some),
             None => Ok(None),
         }
     }
 
-    fn received(&mut self, value: Value, ok: bool) -> Value {
-        if ok {
-            self.heap.alloc_list(vec![value, Value::Bool(true)])
-        } else {
-            value
+    /// What a receive in `mode` gives for `value` (`None`: the channel is closed and drained).
+    fn received(&mut self, value: Option<Value>, mode: RecvMode) -> VmResult<Value> {
+        Ok(match (value, mode) {
+            (Some(v), RecvMode::Plain | RecvMode::Iter) => v,
+            (Some(v), RecvMode::Ok) => self.heap.alloc_list(vec![v, Value::Bool(true)]),
+            (None, RecvMode::Plain) => return Err(closed_for_recv()),
+            (None, RecvMode::Ok) => self.heap.alloc_list(vec![Value::Nil, Value::Bool(false)]),
+            (None, RecvMode::Iter) => Value::Undef,
+        })
+    }
+
+    /// The index and mode of the receive case on `ch` in a select.
+    fn recv_case(cases: &[SelectCase], ch: Handle<Channel>) -> Option<(usize, RecvMode)> {
+        cases.iter().enumerate().find_map(|(i, c)| match *c {
+            SelectCase::Recv(x, mode) if x == ch => Some((i, mode)),
+            _ => None,
+        })
+    }
+
+    /// Turns a receive result into what a woken task gets.
+    fn resume_with(&mut self, result: VmResult<Value>, case: Option<usize>) -> Resume {
+        match (result, case) {
+            (Ok(v), None) => Resume::Value(v),
+            (Ok(v), Some(i)) => Resume::Value(self.heap.alloc_list(vec![Value::Int(i as i64), v])),
+            (Err(_), _) => Resume::Raise("ChannelClosed", "receive from a closed channel".into()),
         }
     }
 
@@ -120,25 +132,16 @@ impl Vm {
                 continue;
             };
             let resume = match wait {
-                Wait::Recv(_, true) => {
-                    Resume::Value(self.heap.alloc_list(vec![Value::Nil, Value::Bool(false)]))
-                }
-                Wait::Recv(_, false) => {
-                    Resume::Raise("ChannelClosed", "receive from a closed channel".into())
+                Wait::Recv(_, mode) => {
+                    let result = self.received(None, mode);
+                    self.resume_with(result, None)
                 }
                 Wait::Select(cases) => {
-                    let Some((i, ok)) = cases.iter().enumerate().find_map(|(i, c)| match *c {
-                        SelectCase::Recv(x, ok) if x == ch => Some((i, ok)),
-                        _ => None,
-                    }) else {
+                    let Some((i, mode)) = Self::recv_case(&cases, ch) else {
                         continue;
                     };
-                    if ok {
-                        let pair = self.heap.alloc_list(vec![Value::Nil, Value::Bool(false)]);
-                        Resume::Value(self.heap.alloc_list(vec![Value::Int(i as i64), pair]))
-                    } else {
-                        Resume::Raise("ChannelClosed", "receive from a closed channel".into())
-                    }
+                    let result = self.received(None, mode);
+                    self.resume_with(result, Some(i))
                 }
                 _ => continue,
             };
@@ -160,20 +163,20 @@ impl Vm {
                 continue;
             };
             let resume = match wait {
-                Wait::Recv(_, ok) => self.received(value, ok),
+                Wait::Recv(_, mode) => {
+                    let result = self.received(Some(value), mode);
+                    self.resume_with(result, None)
+                }
                 Wait::Select(cases) => {
-                    let Some((i, ok)) = cases.iter().enumerate().find_map(|(i, c)| match *c {
-                        SelectCase::Recv(x, ok) if x == ch => Some((i, ok)),
-                        _ => None,
-                    }) else {
+                    let Some((i, mode)) = Self::recv_case(&cases, ch) else {
                         continue;
                     };
-                    let v = self.received(value, ok);
-                    self.heap.alloc_list(vec![Value::Int(i as i64), v])
+                    let result = self.received(Some(value), mode);
+                    self.resume_with(result, Some(i))
                 }
                 _ => continue,
             };
-            self.wake(task, Resume::Value(resume));
+            self.wake(task, resume);
             return true;
         }
         false
@@ -207,24 +210,29 @@ impl Vm {
         None
     }
 
-    /// The next value of `for v in ch` (state in `R[slot]`, `R[slot+1]`): `None` once the channel
-    /// is closed and drained. A woken loop finds the `[v, ok]` pair it was given in `R[slot+1]`.
+    /// The next value of `for v in ch` (state in `R[slot]`, `R[slot+1]`; the loop variable is
+    /// `R[dst]`): `None` once the channel is closed and drained. A loop that had to wait marks
+    /// `R[slot+1] = true`; its waker then delivers the value (or `Undef` at the end) into `R[dst]`,
+    /// and the `IterNext` instruction runs again to pick it up.
     pub(crate) fn channel_iter_next(
         &mut self,
         ch: Handle<Channel>,
         slot: usize,
+        dst: usize,
     ) -> VmResult<Option<Value>> {
-        let pair = match std::mem::replace(&mut self.stack[slot + 1], Value::Undef) {
-            Value::List(pair) => pair,
-            _ => match self.channel_recv(ch, true)? {
-                Value::List(pair) => pair,
-                _ => return Ok(None),
-            },
+        let value = if let Value::Bool(true) = self.stack[slot + 1] {
+            self.stack[slot + 1] = Value::Undef;
+            self.stack[dst]
+        } else {
+            match self.channel_recv(ch, RecvMode::Iter) {
+                Err(Exc::Block) => {
+                    self.stack[slot + 1] = Value::Bool(true);
+                    return Err(Exc::Block);
+                }
+                other => other?,
+            }
         };
-        match self.heap.lists.get(pair).as_slice() {
-            [value, Value::Bool(true)] => Ok(Some(*value)),
-            _ => Ok(None),
-        }
+        Ok((!matches!(value, Value::Undef)).then_some(value))
     }
 
     /// `select`: the first ready case in source order commits; `default` when none is; otherwise
@@ -234,7 +242,7 @@ impl Vm {
         let mut default = None;
         for (i, case) in cases.iter().enumerate() {
             let ready = match *case {
-                SelectCase::Recv(ch, ok) => self.try_recv(ch, ok)?,
+                SelectCase::Recv(ch, mode) => self.try_recv(ch, mode)?,
                 SelectCase::Send(ch, v) => self.try_send(ch, v)?.then_some(Value::Nil),
                 SelectCase::Await(t) => {
                     if self.heap.tasks.get(t).state == TaskState::Done {

@@ -194,18 +194,24 @@ impl Vm {
                         Ok(())
                     }
                     Op::Eq { dst, lhs, rhs } => {
-                        let eq = self.equal(
+                        let eq = match (
                             self.stack[base + lhs as usize],
                             self.stack[base + rhs as usize],
-                        );
+                        ) {
+                            (Value::Int(a), Value::Int(b)) => a == b,
+                            (a, b) => self.equal(a, b),
+                        };
                         self.stack[base + dst as usize] = Value::Bool(eq);
                         Ok(())
                     }
                     Op::Ne { dst, lhs, rhs } => {
-                        let eq = self.equal(
+                        let eq = match (
                             self.stack[base + lhs as usize],
                             self.stack[base + rhs as usize],
-                        );
+                        ) {
+                            (Value::Int(a), Value::Int(b)) => a == b,
+                            (a, b) => self.equal(a, b),
+                        };
                         self.stack[base + dst as usize] = Value::Bool(!eq);
                         Ok(())
                     }
@@ -407,23 +413,25 @@ impl Vm {
                             None => match self.stack[slot] {
                                 // `for v in ch`: off the hot path, as channel state never
                                 // holds the int index the other iterations use.
-                                Value::Channel(ch) => match self.channel_iter_next(ch, slot) {
-                                    Ok(Some(value)) => {
-                                        self.stack[base + dst as usize] = value;
-                                        Ok(())
+                                Value::Channel(ch) => {
+                                    match self.channel_iter_next(ch, slot, base + dst as usize) {
+                                        Ok(Some(value)) => {
+                                            self.stack[base + dst as usize] = value;
+                                            Ok(())
+                                        }
+                                        Ok(None) => {
+                                            pc = (pc as i64 + offset as i64) as usize;
+                                            Ok(())
+                                        }
+                                        Err(Exc::Block) => {
+                                            // Run this instruction again when woken: it then finds
+                                            // the received value in R[dst].
+                                            pc -= 1;
+                                            Err(Exc::Block)
+                                        }
+                                        Err(e) => Err(e),
                                     }
-                                    Ok(None) => {
-                                        pc = (pc as i64 + offset as i64) as usize;
-                                        Ok(())
-                                    }
-                                    Err(Exc::Block) => {
-                                        // Run this instruction again when woken: it then finds
-                                        // the received `[v, ok]` pair in R[iter+1].
-                                        pc -= 1;
-                                        Err(Exc::Block)
-                                    }
-                                    Err(e) => Err(e),
-                                },
+                                }
                                 _ => {
                                     pc = (pc as i64 + offset as i64) as usize;
                                     Ok(())
@@ -690,8 +698,7 @@ fn blocked_slot(op: Op) -> usize {
     let reg = match op {
         Op::Call { func, .. } | Op::CallEx { func } => func,
         Op::CallMethod { base, .. } | Op::CallMethodEx { base, .. } => base,
-        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } => dst,
-        Op::IterNext { iter, .. } => iter + 1,
+        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } | Op::IterNext { dst, .. } => dst,
         _ => 0,
     };
     reg as usize

@@ -88,6 +88,8 @@ pub struct Scheduler {
     pub(crate) yielding: bool,
     /// Set when the program is over.
     pub(crate) result: Option<Halt>,
+    /// Some scope has been cancelled since the program started.
+    pub(crate) any_cancelled: bool,
     /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
     /// left: it runs first on the next call, so the caller's fuel never shows in scheduling.
     carry: Option<(Handle<Task>, u64)>,
@@ -120,6 +122,7 @@ impl Scheduler {
             block_slot: 0,
             yielding: false,
             result: None,
+            any_cancelled: false,
             carry: None,
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,

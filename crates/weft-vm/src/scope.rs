@@ -499,6 +499,7 @@ impl Vm {
             return;
         }
         s.cancelled = true;
+        self.sched.any_cancelled = true;
         /// A node of the cancellation wave: a scope, or a child task without a scope of its own
         /// (which therefore has no children).
         enum Node {
@@ -562,6 +563,10 @@ impl Vm {
 
     /// Whether a scope on the task's path to the root (up to a shield) is cancelled.
     pub(crate) fn effectively_cancelled(&self, task: Handle<Task>) -> bool {
+        // Until the first cancellation, no checkpoint needs to walk the scope tree.
+        if !self.sched.any_cancelled {
+            return false;
+        }
         let t = self.heap.tasks.get(task);
         self.scope_path_cancelled(t.scopes.last().copied().or(t.parent))
     }

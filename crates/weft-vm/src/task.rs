@@ -73,8 +73,8 @@ pub enum Wait {
     Sleep,
     /// `ch.send(v)` on a full channel; `v` is held here until a receiver takes it.
     Send(Handle<Channel>, Value),
-    /// `ch.recv()` (or `recv_ok()` when `ok`) on an empty channel.
-    Recv(Handle<Channel>, bool),
+    /// `ch.recv()`, `ch.recv_ok()` or `for v in ch` on an empty channel.
+    Recv(Handle<Channel>, RecvMode),
     /// `select` with these cases (see `channel.rs`).
     Select(Rc<[SelectCase]>),
     /// Closing a scope: waiting for its children to finish (not a checkpoint).
@@ -91,8 +91,8 @@ impl Wait {
 /// One case of a `select` as the runtime sees it.
 #[derive(Debug, Clone, Copy)]
 pub enum SelectCase {
-    /// `v = ch.recv()`; `ok` for `recv_ok()`.
-    Recv(Handle<Channel>, bool),
+    /// `v = ch.recv()` or `v = ch.recv_ok()`.
+    Recv(Handle<Channel>, RecvMode),
     /// `ch.send(v)`.
     Send(Handle<Channel>, Value),
     /// `v = await t`.
@@ -101,6 +101,18 @@ pub enum SelectCase {
     After(u64),
     /// `default`.
     Default,
+}
+
+/// What a receive gives, and what it does on a closed, drained channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvMode {
+    /// `ch.recv()`: the value; raises `ChannelClosed`.
+    Plain,
+    /// `ch.recv_ok()`: `[v, true]`; `[nil, false]`.
+    Ok,
+    /// `for v in ch`: the value; `Undef` (which no script value can be) to end the loop. Nothing
+    /// is allocated per value.
+    Iter,
 }
 
 /// When a combinator's wait is over.

@@ -170,6 +170,8 @@ pub struct Vm {
     pub(crate) init_name: Handle<Str>,
     /// Tasks, ready queues, timers and the clock.
     pub sched: Scheduler,
+    /// Reused argument buffer of native calls (see `call_native`).
+    pub(crate) native_args: Vec<Value>,
     /// Where warnings and `eprint` go.
     pub(crate) err: Box<dyn Write>,
     /// Wall-clock seconds when the VM was created (`time()` adds the VM clock to it).
@@ -198,6 +200,7 @@ impl Vm {
             max_frames: DEFAULT_MAX_FRAMES,
             init_name,
             sched: Scheduler::new(),
+            native_args: Vec::new(),
             err: Box::new(std::io::stderr()),
             wall_start: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -451,6 +454,7 @@ impl Vm {
     pub fn collect_garbage(&mut self) -> usize {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
         roots.extend_from_slice(&self.stack);
+        roots.extend_from_slice(&self.native_args);
         self.sched.roots(&mut roots);
         for frame in &self.frames {
             if let Some(closure) = frame.closure {

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::args::{arg_count, check_list, check_num, check_str, method_args, opt_arg, register};
 use crate::error::{type_error, value_error, Exc, VmResult};
 use crate::object::ErrorObj;
-use crate::task::{CombineMode, Outcome, Priority, SelectCase, TaskState, Wait};
+use crate::task::{CombineMode, Outcome, Priority, RecvMode, SelectCase, TaskState, Wait};
 use crate::value::{Handle, Value};
 use crate::vm::{TypeTag, Vm};
 
@@ -147,10 +147,10 @@ fn select(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         let parts = vm.heap.lists.get(d).clone();
         let case = match (parts.first(), parts.get(1), parts.get(2)) {
             (Some(Value::Int(0)), Some(&ch), _) => {
-                SelectCase::Recv(channel_of(vm, "recv", ch)?, false)
+                SelectCase::Recv(channel_of(vm, "recv", ch)?, RecvMode::Plain)
             }
             (Some(Value::Int(5)), Some(&ch), _) => {
-                SelectCase::Recv(channel_of(vm, "recv_ok", ch)?, true)
+                SelectCase::Recv(channel_of(vm, "recv_ok", ch)?, RecvMode::Ok)
             }
             (Some(Value::Int(1)), Some(&ch), Some(&v)) => {
                 SelectCase::Send(channel_of(vm, "send", ch)?, v)
@@ -367,13 +367,13 @@ fn chan_send(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 fn chan_recv(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("recv", args, 0, 0)?;
     let ch = channel_of(vm, "recv", args[0])?;
-    vm.channel_recv(ch, false)
+    vm.channel_recv(ch, RecvMode::Plain)
 }
 
 fn chan_recv_ok(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("recv_ok", args, 0, 0)?;
     let ch = channel_of(vm, "recv_ok", args[0])?;
-    vm.channel_recv(ch, true)
+    vm.channel_recv(ch, RecvMode::Ok)
 }
 
 fn chan_close(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
