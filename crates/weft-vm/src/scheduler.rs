@@ -442,10 +442,19 @@ impl Vm {
             match self.start_call(argc as usize) {
                 Ok(CallOutcome::Pushed) => {}
                 Ok(CallOutcome::Done) => finished = Some(Ok(self.stack[0])),
+                // A task whose callee is a blocking native (`spawn sleep(10)`): its result
+                // will arrive in `R[0]`, the callee's slot.
+                Err(Exc::Block) => {
+                    self.sched.block_slot = 0;
+                    pending = Some(Exc::Block);
+                }
                 Err(exc) => pending = Some(exc),
             }
         }
         match resume {
+            // A task without frames blocked in its first, native call: the delivered value is
+            // its result.
+            Some(Resume::Value(v)) if self.frames.is_empty() => finished = Some(Ok(v)),
             Some(Resume::Value(v)) => self.stack[slot] = v,
             Some(Resume::Throw(v)) => pending = Some(Exc::Throw(v)),
             Some(Resume::Raise(kind, message)) => {
