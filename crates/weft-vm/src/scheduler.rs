@@ -659,10 +659,7 @@ impl Vm {
         match t.outcome {
             Some(Outcome::Value(v)) => Resume::Value(v),
             Some(Outcome::Error(e)) => Resume::Throw(e),
-            Some(Outcome::Cancelled(_)) => Resume::Raise(
-                "TaskCancelled",
-                format!("task {} was cancelled", t.id).into(),
-            ),
+            Some(Outcome::Cancelled(e)) => Resume::Throw(e),
             None => Resume::Value(Value::Nil),
         }
     }

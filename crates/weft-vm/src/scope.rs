@@ -288,18 +288,32 @@ impl Vm {
 
     /// Stores later failures as `error.suppressed`.
     fn attach_suppressed(&mut self, error: Value, suppressed: Vec<Value>) {
-        if suppressed.is_empty() {
+        self.add_suppressed(error, suppressed);
+    }
+
+    /// Appends failures to `error.suppressed` (created when missing).
+    pub(crate) fn add_suppressed(&mut self, error: Value, more: Vec<Value>) {
+        if more.is_empty() {
             return;
         }
         let Value::Error(h) = error else {
             return;
         };
-        let list = self.heap.alloc_list(suppressed);
         let name = self.heap.intern("suppressed");
-        let e = self.heap.errors.get_mut(h);
-        match e.fields.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = list,
-            None => e.fields.push((name, list)),
+        let existing = self
+            .heap
+            .errors
+            .get(h)
+            .fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v);
+        match existing {
+            Some(Value::List(list)) => self.heap.lists.get_mut(list).extend(more),
+            _ => {
+                let list = self.heap.alloc_list(more);
+                self.heap.errors.get_mut(h).fields.push((name, list));
+            }
         }
     }
 
@@ -335,7 +349,12 @@ impl Vm {
         while let Some((task, result)) = work.pop() {
             let outcome = match result {
                 Ok(v) => Outcome::Value(v),
-                Err(e) if self.is_cancelled_error(e) => Outcome::Cancelled(e),
+                Err(e) if self.is_cancelled_error(e) => {
+                    let id = self.heap.tasks.get(task).id;
+                    Outcome::Cancelled(
+                        self.new_error("TaskCancelled", &format!("task {id} was cancelled")),
+                    )
+                }
                 Err(e) => Outcome::Error(e),
             };
             let finished = self.sched.next_finish();

@@ -146,7 +146,8 @@ pub enum Outcome {
     Value(Value),
     /// Failed with an error (the thrown value).
     Error(Value),
-    /// Ended by cancellation (the `Cancelled` error value).
+    /// Ended by cancellation: the `TaskCancelled` error every `await` of it raises (one object,
+    /// so awaiting twice gives the same error).
     Cancelled(Value),
 }
 

@@ -23,6 +23,7 @@ pub fn install(vm: &mut Vm) {
     vm.register_fn("__start", start);
     vm.register_fn("__wait", wait);
     vm.register_fn("__cancel_owned", cancel_owned);
+    vm.register_fn("__cleanup_failures", cleanup_failures);
     vm.register_fn("__outcome", outcome);
     vm.register_fn("__aggregate", aggregate);
 
@@ -239,24 +240,67 @@ fn wait(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     Err(vm.block_on(Wait::Combinator(items, mode)))
 }
 
-/// `__cancel_owned(ts)`: cancels the unfinished tasks that were spawned in a scope of the
-/// running task (the combinator's own, or its caller's); tasks owned elsewhere are left alone.
+/// `__cancel_owned(ts)`: cancels the unfinished tasks spawned in the calling scope (the
+/// combinator's own closures, or the caller's `spawn`s in that scope); tasks owned elsewhere are
+/// left alone. Returns the indices of the tasks that were unfinished, whose later failures are
+/// cleanup failures (see `__cleanup_failures`).
 fn cancel_owned(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("__cancel_owned", args, 1, 1)?;
     let list = check_list(vm, "__cancel_owned", args[0])?;
-    let me = vm.current_task();
+    let calling = vm.current_scope();
     let items = vm.heap.lists.get(list).clone();
-    for item in items {
+    let mut pending = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
         let Value::Task(t) = item else { continue };
-        let owned = vm
-            .heap
-            .tasks
-            .get(t)
-            .parent
-            .and_then(|p| vm.heap.scopes.get(p).owner)
-            == Some(me);
-        if owned {
+        let task = vm.heap.tasks.get(t);
+        if task.state == TaskState::Done {
+            continue;
+        }
+        pending.push(Value::Int(i as i64));
+        if task.parent == Some(calling) {
             vm.cancel_task(t);
+        }
+    }
+    Ok(vm.heap.alloc_list(pending))
+}
+
+/// `__cleanup_failures(ts, pending, target)`: the tasks at `pending` indices that failed (other
+/// than by cancellation) while the combinator cancelled and awaited them. Nothing is lost: with
+/// a `target` task whose error the combinator is about to rethrow, they become that error's
+/// `suppressed`; otherwise (the combinator returns a value) each is reported on stderr as
+/// `warning: unobserved task failure: ...`.
+fn cleanup_failures(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
+    arg_count("__cleanup_failures", args, 3, 3)?;
+    let items = check_list(vm, "__cleanup_failures", args[0])?;
+    let pending = check_list(vm, "__cleanup_failures", args[1])?;
+    let indices = vm.heap.lists.get(pending).clone();
+    let mut failures = Vec::new();
+    for index in indices {
+        let Value::Int(i) = index else { continue };
+        let Some(&Value::Task(t)) = vm.heap.lists.get(items).get(i as usize) else {
+            continue;
+        };
+        if let Some(Outcome::Error(e)) = vm.heap.tasks.get(t).outcome {
+            failures.push(e);
+        }
+    }
+    let target = match args[2] {
+        Value::Task(t) => match vm.heap.tasks.get(t).outcome {
+            Some(Outcome::Error(e) | Outcome::Cancelled(e)) => Some(e),
+            _ => None,
+        },
+        _ => None,
+    };
+    match target {
+        Some(error) => vm.add_suppressed(error, failures),
+        None => {
+            for failure in failures {
+                let text = format!(
+                    "warning: unobserved task failure: {}\n",
+                    vm.display(failure)
+                );
+                vm.write_err(&text);
+            }
         }
     }
     Ok(Value::Nil)
@@ -270,14 +314,7 @@ fn outcome(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
             vm.observe(t);
             match vm.heap.tasks.get(t).outcome {
                 Some(Outcome::Value(v)) => (true, v),
-                Some(Outcome::Error(e)) => (false, e),
-                Some(Outcome::Cancelled(_)) => {
-                    let id = vm.heap.tasks.get(t).id;
-                    (
-                        false,
-                        vm.new_error("TaskCancelled", &format!("task {id} was cancelled")),
-                    )
-                }
+                Some(Outcome::Error(e) | Outcome::Cancelled(e)) => (false, e),
                 None => (true, Value::Nil),
             }
         }
@@ -299,13 +336,8 @@ fn aggregate(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     let mut errors = Vec::with_capacity(items.len());
     for item in &items {
         if let Value::Task(t) = *item {
-            match vm.heap.tasks.get(t).outcome {
-                Some(Outcome::Error(e)) => errors.push(e),
-                Some(Outcome::Cancelled(_)) => {
-                    let id = vm.heap.tasks.get(t).id;
-                    errors.push(vm.new_error("TaskCancelled", &format!("task {id} was cancelled")));
-                }
-                _ => {}
+            if let Some(Outcome::Error(e) | Outcome::Cancelled(e)) = vm.heap.tasks.get(t).outcome {
+                errors.push(e);
             }
         }
     }
