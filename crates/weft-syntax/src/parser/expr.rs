@@ -724,7 +724,23 @@ impl Parser {
 
     /// The arms of a match through its closing `}`, recovering from errors arm by arm.
     fn parse_match_arms(&mut self) -> PResult<Vec<MatchArm>> {
-        let mut arms = Vec::new();
+        self.parse_braced_items("match", "match arm", |p, arms| {
+            let arm = p.parse_match_arm()?;
+            arms.push(arm);
+            Ok(())
+        })
+    }
+
+    /// The items of a `match` or `select` (`construct`) through its closing `}`, separated by
+    /// commas or newlines, recovering from errors item by item. `parse_one` parses one item and
+    /// adds it to the list (or leaves it out after reporting it).
+    fn parse_braced_items<T>(
+        &mut self,
+        construct: &str,
+        item: &str,
+        mut parse_one: impl FnMut(&mut Self, &mut Vec<T>) -> PResult<()>,
+    ) -> PResult<Vec<T>> {
+        let mut items = Vec::new();
         loop {
             while matches!(self.peek(), TokenKind::Newline | TokenKind::Semicolon) {
                 self.advance();
@@ -732,21 +748,18 @@ impl Parser {
             match self.peek() {
                 TokenKind::RBrace => {
                     self.advance();
-                    return Ok(arms);
+                    return Ok(items);
                 }
-                TokenKind::Eof => return Err(self.expected("'}' to close match")),
+                TokenKind::Eof => return Err(self.expected(&format!("'}}' to close {construct}"))),
                 _ => {}
             }
-            let arm_start = self.pos;
-            let result = self.parse_match_arm().and_then(|arm| {
-                arms.push(arm);
-                match self.peek() {
-                    TokenKind::Comma | TokenKind::Newline | TokenKind::RBrace => Ok(()),
-                    _ => Err(self.expected("',' or newline after match arm")),
-                }
+            let item_start = self.pos;
+            let result = parse_one(self, &mut items).and_then(|()| match self.peek() {
+                TokenKind::Comma | TokenKind::Newline | TokenKind::RBrace => Ok(()),
+                _ => Err(self.expected(&format!("',' or newline after {item}"))),
             });
             if result.is_err() {
-                self.synchronize(arm_start, true);
+                self.synchronize(item_start, true);
             }
             self.eat(&TokenKind::Comma);
         }
@@ -868,35 +881,13 @@ impl Parser {
     /// The cases of a select through its closing `}`, recovering from errors case by case. A case that
     /// is reported as malformed is left out.
     fn parse_select_cases(&mut self) -> PResult<Vec<SelectCase>> {
-        let mut cases: Vec<SelectCase> = Vec::new();
-        loop {
-            while matches!(self.peek(), TokenKind::Newline | TokenKind::Semicolon) {
-                self.advance();
+        self.parse_braced_items("select", "select case", |p, cases| {
+            if let Some(case) = p.parse_select_case()? {
+                p.check_select_duplicate(cases, &case);
+                cases.push(case);
             }
-            match self.peek() {
-                TokenKind::RBrace => {
-                    self.advance();
-                    return Ok(cases);
-                }
-                TokenKind::Eof => return Err(self.expected("'}' to close select")),
-                _ => {}
-            }
-            let case_start = self.pos;
-            let result = self.parse_select_case().and_then(|case| {
-                if let Some(case) = case {
-                    self.check_select_duplicate(&cases, &case);
-                    cases.push(case);
-                }
-                match self.peek() {
-                    TokenKind::Comma | TokenKind::Newline | TokenKind::RBrace => Ok(()),
-                    _ => Err(self.expected("',' or newline after select case")),
-                }
-            });
-            if result.is_err() {
-                self.synchronize(case_start, true);
-            }
-            self.eat(&TokenKind::Comma);
-        }
+            Ok(())
+        })
     }
 
     /// One `[name =] op => body` case; `after` and `default` are recognized only at the start of a

@@ -114,24 +114,41 @@ fn channel(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     Ok(vm.new_channel(cap))
 }
 
+/// The task, channel or scope a builtin was given, or a TypeError naming the builtin.
+fn handle_of<T>(
+    vm: &Vm,
+    name: &str,
+    value: Value,
+    what: &str,
+    pick: fn(Value) -> Option<Handle<T>>,
+) -> VmResult<Handle<T>> {
+    pick(value).ok_or_else(|| {
+        type_error(format!(
+            "{name}() expects a {what}, not {}",
+            vm.type_name(value)
+        ))
+    })
+}
+
 fn task_of(vm: &Vm, name: &str, value: Value) -> VmResult<Handle<crate::task::Task>> {
-    match value {
-        Value::Task(t) => Ok(t),
-        other => Err(type_error(format!(
-            "{name}() expects a task, not {}",
-            vm.type_name(other)
-        ))),
-    }
+    handle_of(vm, name, value, "task", |v| match v {
+        Value::Task(t) => Some(t),
+        _ => None,
+    })
 }
 
 fn channel_of(vm: &Vm, name: &str, value: Value) -> VmResult<Handle<crate::task::Channel>> {
-    match value {
-        Value::Channel(c) => Ok(c),
-        other => Err(type_error(format!(
-            "{name}() expects a channel, not {}",
-            vm.type_name(other)
-        ))),
-    }
+    handle_of(vm, name, value, "channel", |v| match v {
+        Value::Channel(c) => Some(c),
+        _ => None,
+    })
+}
+
+fn scope_of(vm: &Vm, name: &str, value: Value) -> VmResult<Handle<crate::task::ScopeObj>> {
+    handle_of(vm, name, value, "scope", |v| match v {
+        Value::Scope(s) => Some(s),
+        _ => None,
+    })
 }
 
 /// `__select(cases)`: cases are `[0, ch]` recv, `[5, ch]` recv_ok, `[1, ch, v]` send, `[2, t]`
@@ -432,33 +449,23 @@ fn chan_closed(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     Ok(Value::Bool(vm.heap.channels.get(ch).closed))
 }
 
-fn scope_of(vm: &Vm, value: Value) -> VmResult<Handle<crate::task::ScopeObj>> {
-    match value {
-        Value::Scope(s) => Ok(s),
-        other => Err(type_error(format!(
-            "expected a scope, not {}",
-            vm.type_name(other)
-        ))),
-    }
-}
-
 fn scope_cancel(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("cancel", args, 0, 0)?;
-    let s = scope_of(vm, args[0])?;
+    let s = scope_of(vm, "cancel", args[0])?;
     vm.cancel_scope(s);
     Ok(Value::Nil)
 }
 
 fn scope_cancelled(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("cancelled", args, 0, 0)?;
-    let s = scope_of(vm, args[0])?;
+    let s = scope_of(vm, "cancelled", args[0])?;
     Ok(Value::Bool(vm.heap.scopes.get(s).cancelled))
 }
 
 /// `s.__set_deadline(ms)`: cancels the scope `ms` from now (at once when `ms <= 0`).
 fn scope_set_deadline(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("__set_deadline", args, 1, 1)?;
-    let s = scope_of(vm, args[0])?;
+    let s = scope_of(vm, "__set_deadline", args[0])?;
     let ms = check_num(vm, "timeout", args[1])?;
     if ms.is_nan() || ms <= 0.0 {
         vm.heap.scopes.get_mut(s).expired = true;
@@ -473,7 +480,7 @@ fn scope_set_deadline(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 /// `s.__absorbed_deadline()`: the scope's own deadline cancelled its body (so `timeout` raises).
 fn scope_absorbed_deadline(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("__absorbed_deadline", args, 0, 0)?;
-    let s = scope_of(vm, args[0])?;
+    let s = scope_of(vm, "__absorbed_deadline", args[0])?;
     let scope = vm.heap.scopes.get(s);
     Ok(Value::Bool(scope.absorbed && scope.expired))
 }
