@@ -765,6 +765,19 @@ impl Parser {
         }
     }
 
+    /// The body after `=>` of a match arm or select case: a block, or one expression.
+    fn parse_arm_body(&mut self) -> PResult<Expr> {
+        if self.at(&TokenKind::LBrace) {
+            let block = self.parse_block("'{'")?;
+            Ok(Expr {
+                span: block.span,
+                kind: ExprKind::Block(block),
+            })
+        } else {
+            self.parse_expr()
+        }
+    }
+
     fn parse_match_arm(&mut self) -> PResult<MatchArm> {
         let pattern = self.parse_pattern()?;
         let guard = if self.eat(&TokenKind::If) {
@@ -778,15 +791,7 @@ impl Parser {
             "'=>' after match pattern"
         };
         self.expect(&TokenKind::FatArrow, what)?;
-        let body = if self.at(&TokenKind::LBrace) {
-            let block = self.parse_block("'{'")?;
-            Expr {
-                span: block.span,
-                kind: ExprKind::Block(block),
-            }
-        } else {
-            self.parse_expr()?
-        };
+        let body = self.parse_arm_body()?;
         let span = pattern.span.to(body.span);
         Ok(MatchArm {
             pattern,
@@ -938,15 +943,7 @@ impl Parser {
             }
             Some(_) => {}
         }
-        let body = if self.at(&TokenKind::LBrace) {
-            let block = self.parse_block("'{'")?;
-            Expr {
-                span: block.span,
-                kind: ExprKind::Block(block),
-            }
-        } else {
-            self.parse_expr()?
-        };
+        let body = self.parse_arm_body()?;
         Ok(op.map(|op| SelectCase {
             op,
             body,
