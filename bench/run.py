@@ -140,6 +140,19 @@ class Weft(Runtime):
         return path if os.path.isfile(path) else None
 
 
+class WeftMailboxes(Runtime):
+    """Weft again, running `bench/<workload>_mailbox.weft` where one exists: the same workload
+    written with mailboxes and `receive` (Erlang's model) instead of channels, so it is measured
+    in the same run as Erlang (issue 7). It shows as its own column."""
+
+    def __init__(self, binary):
+        super().__init__("weft mailboxes", "weft", [binary, "run"])
+
+    def program(self, workload):
+        path = os.path.join(BENCH, f"{workload}_mailbox.weft")
+        return path if os.path.isfile(path) else None
+
+
 class Go(Runtime):
     """Go programs are built once, into bench/.build/, and the binary is what runs."""
 
@@ -202,7 +215,7 @@ def workloads(names, peers):
             if not os.path.isfile(os.path.join(BENCH, f"{name}.weft")):
                 sys.exit(f"no bench/{name}.weft")
         return names
-    found = [f[:-5] for f in os.listdir(BENCH) if f.endswith(".weft")]
+    found = [f[:-5] for f in os.listdir(BENCH) if f.endswith(".weft") and "_mailbox" not in f]
     found = [w for w in found if os.path.isdir(os.path.join(peers, w))]
     return sorted(found, key=lambda w: (ORDER.index(w) if w in ORDER else len(ORDER), w))
 
@@ -500,7 +513,7 @@ def main():
     todo = workloads(names, peers)
     weft = weft_binary(env)
     os.makedirs(os.path.join(BENCH, ".build"), exist_ok=True)
-    runtimes = [Weft(weft)] + peer_runtimes(peers, env)
+    runtimes = [Weft(weft)] + peer_runtimes(peers, env) + [WeftMailboxes(weft)]
     log(f"== runtimes: {', '.join(rt.name for rt in runtimes)}")
     if not have("lua5.4"):
         log("lua5.4, the reference peer, is not installed (Debian: apt-get install lua5.4)")

@@ -162,3 +162,24 @@ fn sigquit_dumps_every_task_and_where_it_waits() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_example_runs_to_completion() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&examples).expect("examples/") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "weft") {
+            let output = weft(&["run", "--virtual-time", path.to_str().unwrap()]);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 2, "only {ran} examples found");
+}

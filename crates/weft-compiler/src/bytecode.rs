@@ -169,6 +169,14 @@ pub enum Op {
     ScopeExit { dst: Reg, scope: Reg, failed: bool },
     /// `if R[src] is a Cancelled error { pc += offset }` (a bare `catch` does not catch it).
     SkipCancelled { src: Reg, offset: i32 },
+    /// Start a `receive`: `R[base]` := 0 (the mailbox cursor); `R[base+1]` := the deadline from the
+    /// timeout in `R[base+1]` when `has_after`, else nil; `R[base+2]` := false (timed out).
+    ReceiveBegin { base: Reg, has_after: bool },
+    /// `R[dst]` := the mailbox message at cursor `R[base]`; when there is none, wait for one (a
+    /// checkpoint), or `pc += offset` once the deadline has passed.
+    ReceiveNext { base: Reg, dst: Reg, offset: i32 },
+    /// Remove the message at cursor `R[base]` from the mailbox (its clause matched).
+    ReceiveTake { base: Reg },
     /// Rethrow `R[src]`, unless it is `Cancelled`: then rethrow `R[over]`, the error that was
     /// already propagating through the `finally` that raised it.
     RethrowOver { src: Reg, over: Reg },

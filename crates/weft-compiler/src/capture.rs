@@ -49,6 +49,16 @@ impl Walker {
         self.depth -= 1;
     }
 
+    fn arms(&mut self, arms: &[MatchArm]) {
+        for arm in arms {
+            self.pattern(&arm.pattern);
+            if let Some(g) = &arm.guard {
+                self.expr(g);
+            }
+            self.expr(&arm.body);
+        }
+    }
+
     fn block(&mut self, block: &Block) {
         for stmt in &block.stmts {
             self.stmt(stmt);
@@ -222,12 +232,13 @@ impl Walker {
             }
             ExprKind::Match { subject, arms } => {
                 self.expr(subject);
-                for arm in arms {
-                    self.pattern(&arm.pattern);
-                    if let Some(g) = &arm.guard {
-                        self.expr(g);
-                    }
-                    self.expr(&arm.body);
+                self.arms(arms);
+            }
+            ExprKind::Receive { arms, after } => {
+                self.arms(arms);
+                if let Some(after) = after {
+                    self.expr(&after.0);
+                    self.expr(&after.1);
                 }
             }
             ExprKind::Try {

@@ -139,6 +139,9 @@ impl Compiler<'_> {
                 self.scope_expr(*kind, name.as_ref(), body, dst, span)
             }
             ExprKind::Select { cases } => self.select_expr(cases, Some(dst), span),
+            ExprKind::Receive { arms, after } => {
+                self.receive_expr(arms, after.as_deref(), dst, span)
+            }
             ExprKind::Await(value) => {
                 let src = self.expr_any(value);
                 self.emit(Op::Await { dst, src }, span);

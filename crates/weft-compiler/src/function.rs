@@ -150,7 +150,8 @@ impl FnState {
             | Op::IterNext { offset: o, .. }
             | Op::TestList { offset: o, .. }
             | Op::TestMapKey { offset: o, .. }
-            | Op::SkipCancelled { offset: o, .. } => *o = offset,
+            | Op::SkipCancelled { offset: o, .. }
+            | Op::ReceiveNext { offset: o, .. } => *o = offset,
             other => unreachable!("patching a non-jump {other:?}"),
         }
     }

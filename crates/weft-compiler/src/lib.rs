@@ -13,6 +13,7 @@ mod expr;
 mod function;
 mod pattern;
 mod proto;
+mod receive;
 mod select;
 mod spawn;
 mod stmt;

@@ -224,6 +224,14 @@ pub enum ExprKind {
     },
     /// `select { case => body, ... }`: cases in source order.
     Select { cases: Vec<SelectCase> },
+    /// `receive { pattern [if guard] => body, ..., after ms => body }`: takes the oldest message of
+    /// the task's mailbox that matches a clause (clauses tried top-down).
+    Receive {
+        /// The clauses, as match arms.
+        arms: Vec<MatchArm>,
+        /// `after ms => body`: the timeout (from entering `receive`) and its body.
+        after: Option<Box<(Expr, Expr)>>,
+    },
 }
 
 /// Which spawn keyword started a task.

@@ -88,12 +88,12 @@ fn control_flow_errors() {
 }
 
 #[test]
-fn unsupported_constructs_are_reported_and_skipped() {
+fn receive_errors() {
     insta::assert_snapshot!(render_all(&[
-        "scope |s| {\n  spawn f()\n}\nprint(1 2)",
-        "let v = select { x = ch.recv() => x }",
-        "supervisor { }\nshield { }\nreceive { m => m }",
-        "let v = receive { m => m }\nprint(v 1)",
+        "receive { after 10 => 1, after 20 => 2 }",
+        "receive { after 10 => 1, m => m }",
+        "receive { m => m, after => 1 }\nprint(1 2)",
+        "let v = receive { m \n",
     ]));
 }
 

@@ -204,6 +204,22 @@ f(scope { 1 }, shield { 2 })
 }
 
 #[test]
+fn snapshot_receive() {
+    insta::assert_snapshot!(sexpr(
+        r#"
+let v = receive {
+  {type: "ping", from: p} => p.send("pong"),
+  [x, y] if x > y => x
+  m => { print(m); m }
+  after 1000 => "timeout"
+}
+receive { after 0 => nil }
+receive { {exit: t, reason: r} => r }
+"#
+    ));
+}
+
+#[test]
 fn snapshot_select() {
     insta::assert_snapshot!(sexpr(
         r#"

@@ -27,6 +27,9 @@ pub enum Exc {
     /// The running task blocked (its wait is recorded in the task); not an error. Natives that
     /// block return it, and the interpreter ends the task's slice.
     Block,
+    /// The running task was killed (`exit(t, "kill")` on itself): it ends at once, running no
+    /// handler or `finally`.
+    Kill,
 }
 
 /// Shorthand for a `Result` whose error is an `Exc`.
@@ -67,7 +70,7 @@ impl Vm {
     pub(crate) fn materialize(&mut self, exc: Exc) -> Value {
         match exc {
             Exc::Raise { kind, message } => self.new_error(&kind, &message),
-            Exc::Exit(_) | Exc::Block => Value::Nil,
+            Exc::Exit(_) | Exc::Block | Exc::Kill => Value::Nil,
             Exc::Throw(value) => {
                 if let Value::Error(h) = value {
                     if self.heap.errors.get(h).trace.is_empty() {

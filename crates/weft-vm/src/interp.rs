@@ -564,6 +564,31 @@ impl Vm {
                             _ => Ok(()),
                         }
                     }
+                    Op::ReceiveBegin { base: b, has_after } => {
+                        self.receive_begin(base + b as usize, has_after)
+                    }
+                    Op::ReceiveNext {
+                        base: b,
+                        dst,
+                        offset,
+                    } => match self.receive_next(base + b as usize, base + dst as usize) {
+                        Ok(false) => Ok(()),
+                        Ok(true) => {
+                            pc = (pc as i64 + offset as i64) as usize;
+                            Ok(())
+                        }
+                        Err(Exc::Block) => {
+                            // Run this instruction again when a message or the deadline wakes
+                            // the task; the waker sets the timed-out flag in R[base+2].
+                            pc -= 1;
+                            Err(Exc::Block)
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Op::ReceiveTake { base: b } => {
+                        self.receive_take(base + b as usize);
+                        Ok(())
+                    }
                     Op::SkipCancelled { src, offset } => {
                         if self.is_cancelled_error(self.stack[base + src as usize]) {
                             pc = (pc as i64 + offset as i64) as usize;
@@ -699,6 +724,7 @@ fn blocked_slot(op: Op) -> usize {
         Op::Call { func, .. } | Op::CallEx { func } => func,
         Op::CallMethod { base, .. } | Op::CallMethodEx { base, .. } => base,
         Op::Await { dst, .. } | Op::ScopeExit { dst, .. } | Op::IterNext { dst, .. } => dst,
+        Op::ReceiveNext { base, .. } => base + 2,
         _ => 0,
     };
     reg as usize

@@ -13,6 +13,7 @@ mod interp;
 mod module;
 mod object;
 mod ops;
+mod process;
 mod scheduler;
 mod scope;
 pub mod stdlib;

@@ -8,13 +8,35 @@ use crate::object::Str;
 use crate::value::{Handle, Value};
 use crate::vm::{FrameKind, Vm};
 
+/// Standard modules written in Weft: compiled and run the first time they are imported.
+const WEFT_MODULES: &[(&str, &str)] = &[("supervision", include_str!("stdlib/supervision.weft"))];
+
 impl Vm {
+    /// Loads a standard module written in Weft: a frame runs its top level, like a file module.
+    fn import_weft_module(
+        &mut self,
+        slot: usize,
+        name: &str,
+        source: &str,
+    ) -> VmResult<CallOutcome> {
+        let file = SourceFile::new(format!("<{name}>"), source);
+        let module = self.new_module(name);
+        self.std_modules.insert(name.to_string(), module);
+        let main = self
+            .compile(module, file, false)
+            .unwrap_or_else(|diags| panic!("standard module {name} does not compile: {diags:?}"));
+        self.push_frame(main, None, slot, module, FrameKind::ModuleInit(module))
+    }
+
     /// Imports `name` into `stack[slot]`; a file module not yet loaded gets a frame running its top level.
     pub(crate) fn import(&mut self, slot: usize, name: Handle<Str>) -> VmResult<CallOutcome> {
         let text = self.heap.str(name).to_string();
         if let Some(&id) = self.std_modules.get(&text) {
             self.stack[slot] = Value::Module(id);
             return Ok(CallOutcome::Done);
+        }
+        if let Some(&(_, source)) = WEFT_MODULES.iter().find(|(name, _)| *name == text) {
+            return self.import_weft_module(slot, &text, source);
         }
         if !text.contains('/') && !text.ends_with(".weft") {
             return Err(raise("ImportError", format!("unknown module '{text}'")));

@@ -90,6 +90,12 @@ pub struct Scheduler {
     pub(crate) result: Option<Halt>,
     /// Some scope has been cancelled since the program started.
     pub(crate) any_cancelled: bool,
+    /// The last monitor reference handed out.
+    pub(crate) next_monitor: i64,
+    /// Active monitors: reference to the monitored task.
+    pub(crate) monitors: rustc_hash::FxHashMap<i64, Handle<Task>>,
+    /// Registered names (`register`, `whereis`).
+    pub(crate) registry: rustc_hash::FxHashMap<std::rc::Rc<str>, Handle<Task>>,
     /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
     /// left: it runs first on the next call, so the caller's fuel never shows in scheduling.
     carry: Option<(Handle<Task>, u64)>,
@@ -123,6 +129,9 @@ impl Scheduler {
             yielding: false,
             result: None,
             any_cancelled: false,
+            next_monitor: 0,
+            monitors: Default::default(),
+            registry: Default::default(),
             carry: None,
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
@@ -189,6 +198,7 @@ impl Scheduler {
         out.extend(self.current.map(Value::Task));
         out.extend(self.root.map(Value::Scope));
         out.extend(self.main.map(Value::Task));
+        out.extend(self.registry.values().map(|&t| Value::Task(t)));
         if let Some(Halt::Done(v) | Halt::Error(v)) = self.result {
             out.push(v);
         }
@@ -224,6 +234,8 @@ enum SliceEnd {
     Blocked,
     /// `os.exit(code)`.
     Exit(i32),
+    /// It killed itself (`exit(current_task(), "kill")`).
+    Killed,
 }
 
 impl Vm {
@@ -285,6 +297,10 @@ impl Vm {
                 }
                 _ => (self.sched.pop_ready(), REDUCTIONS),
             };
+            // A task killed while it was queued is skipped.
+            if task.is_some_and(|t| self.heap.tasks.get(t).state == TaskState::Done) {
+                continue;
+            }
             let Some(task) = task else {
                 match self.sched.next_timer() {
                     Some(at) if self.sched.clock.is_virtual() => {
@@ -347,6 +363,8 @@ impl Vm {
                     }
                     let value = match &t.wait {
                         Wait::Sleep => Value::Nil,
+                        // `receive ... after`: the timed-out flag.
+                        Wait::Receive => Value::Bool(true),
                         Wait::Select(cases) => {
                             let Some(i) =
                                 cases.iter().position(|c| matches!(c, SelectCase::After(_)))
@@ -385,7 +403,7 @@ impl Vm {
 
     /// Removes a woken task from the wait lists of the things it was waiting on, so loops that
     /// wait with a timeout do not pile up stale entries.
-    fn forget_wait(&mut self, task: Handle<Task>, wait: Wait) {
+    pub(crate) fn forget_wait(&mut self, task: Handle<Task>, wait: Wait) {
         match wait {
             Wait::Send(ch, _) | Wait::Recv(ch, _) => self.forget_channel(ch, task),
             Wait::Select(cases) => {
@@ -497,6 +515,12 @@ impl Vm {
                 }
             }
             SliceEnd::Exit(code) => return Some(Halt::Exit(code)),
+            SliceEnd::Killed => {
+                let t = self.heap.tasks.get_mut(task);
+                t.frames.clear();
+                t.handlers.clear();
+                self.terminate(task);
+            }
         }
         None
     }
@@ -524,6 +548,7 @@ impl Vm {
             if let Some(exc) = pending.take() {
                 match exc {
                     Exc::Exit(code) => return SliceEnd::Exit(code),
+                    Exc::Kill => return SliceEnd::Killed,
                     Exc::Block => return SliceEnd::Blocked,
                     exc => {
                         if let Err(value) = self.unwind(exc) {
@@ -639,6 +664,7 @@ impl Vm {
             Wait::Recv(..) => "receiving from a channel".to_string(),
             Wait::Select(..) => "in select".to_string(),
             Wait::ScopeClose(_) => "waiting for its child tasks to finish".to_string(),
+            Wait::Receive => "receiving a message".to_string(),
         };
         line.push_str(": ");
         line.push_str(&what);

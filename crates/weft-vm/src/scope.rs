@@ -24,7 +24,7 @@ pub enum SpawnKind {
     Child,
     /// `spawn_detached`: a child of the root scope.
     Detached,
-    /// `spawn_link`: detached (links arrive with mailboxes).
+    /// `spawn_link`: detached, and linked to the spawning task.
     Link,
 }
 
@@ -57,6 +57,9 @@ impl Vm {
         p.live_children += 1;
         self.sched
             .push_ready(handle, crate::task::Priority::Normal as usize);
+        if kind == SpawnKind::Link && self.sched.current.is_some() {
+            self.link(handle);
+        }
         Value::Task(handle)
     }
 
@@ -344,7 +347,7 @@ impl Vm {
 
     /// A task is done: record its outcome, deliver it to waiters, report an unobserved failure to
     /// its scope, and leave the scope (which may complete that scope in turn).
-    fn finalize_task(&mut self, task: Handle<Task>, result: Result<Value, Value>) {
+    pub(crate) fn finalize_task(&mut self, task: Handle<Task>, result: Result<Value, Value>) {
         let mut work = vec![(task, result)];
         while let Some((task, result)) = work.pop() {
             let outcome = match result {
@@ -370,7 +373,7 @@ impl Vm {
             t.scopes = Vec::new();
             let waiters = std::mem::take(&mut t.waiters);
             let parent = t.parent;
-            let observed = self.deliver_to_waiters(task, waiters);
+            let observed = self.deliver_to_waiters(task, waiters) | self.process_exit(task);
             if observed {
                 self.heap.tasks.get_mut(task).observed = true;
             }

@@ -79,6 +79,8 @@ pub enum Wait {
     Select(Rc<[SelectCase]>),
     /// Closing a scope: waiting for its children to finish (not a checkpoint).
     ScopeClose(Handle<ScopeObj>),
+    /// `receive` with no matching message yet.
+    Receive,
 }
 
 impl Wait {
@@ -207,6 +209,25 @@ pub struct Task {
     /// Run time since cancellation was requested, in nanoseconds (for the cancel grace); `None`
     /// while not cancelled, so only cancelled tasks pay for reading the clock.
     pub cancelled_run_ns: Option<u64>,
+    /// Mailbox, links and monitors, made on first use (most tasks never get a message).
+    pub process: Option<Box<Process>>,
+}
+
+/// The Erlang side of a task (LANGUAGE.md §7.7).
+#[derive(Debug, Default)]
+pub struct Process {
+    /// Messages not yet received, oldest first.
+    pub mailbox: VecDeque<Value>,
+    /// Linked tasks (links go both ways).
+    pub links: Vec<Handle<Task>>,
+    /// Monitors of this task: reference and watching task.
+    pub monitored_by: Vec<(i64, Handle<Task>)>,
+    /// Exit signals arrive as `{exit: t, reason: r}` messages instead of cancelling.
+    pub trap_exit: bool,
+    /// The reason an exit signal gave; it overrides the reason the outcome would give.
+    pub exit_reason: Option<Value>,
+    /// The name it is registered under.
+    pub name: Option<Rc<str>>,
 }
 
 impl Task {
@@ -237,6 +258,7 @@ impl Task {
             spawned_at: None,
             observed: false,
             cancelled_run_ns: None,
+            process: None,
         }
     }
 
@@ -270,7 +292,7 @@ impl Task {
                 }
             }
             Wait::ScopeClose(s) => out.push(Value::Scope(*s)),
-            Wait::None | Wait::Sleep => {}
+            Wait::None | Wait::Sleep | Wait::Receive => {}
         }
         match &self.resume {
             Some(Resume::Value(v)) | Some(Resume::Throw(v)) => out.push(*v),
@@ -285,6 +307,12 @@ impl Task {
         out.extend(self.scopes.iter().map(|&s| Value::Scope(s)));
         out.extend(self.parent.map(Value::Scope));
         out.extend(self.waiters.iter().map(|&(t, _)| Value::Task(t)));
+        if let Some(p) = &self.process {
+            out.extend(p.mailbox.iter().copied());
+            out.extend(p.links.iter().map(|&t| Value::Task(t)));
+            out.extend(p.monitored_by.iter().map(|&(_, t)| Value::Task(t)));
+            out.extend(p.exit_reason);
+        }
     }
 }
 

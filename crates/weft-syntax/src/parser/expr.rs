@@ -6,7 +6,7 @@
 //! expression, so `2 ** -1` works and `-2 ** 2` is `-(2 ** 2)`), then postfix calls, fields and
 //! indexing.
 
-use super::{PResult, Parser, Reported};
+use super::{PResult, Parser};
 use crate::ast::{
     Arg, BinOp, Block, CatchClause, Expr, ExprKind, FnDecl, InterpPart, ListItem, LogicalOp,
 };
@@ -261,7 +261,7 @@ impl Parser {
             T::Supervisor => self.parse_scope(ScopeKind::Supervisor),
             T::Shield => self.parse_scope(ScopeKind::Shield),
             T::Select => self.parse_select(),
-            T::Receive => self.parse_unsupported(),
+            T::Receive => self.parse_receive(),
             T::SlashSlash => {
                 Err(self.expected(&format!("expression; {}", super::FLOOR_DIVISION_HINT)))
             }
@@ -968,47 +968,43 @@ impl Parser {
         }
     }
 
-    /// `receive` is reserved for a construct the AST does not have yet. Reports it and skips through
-    /// its block so that parsing resumes after it.
-    fn parse_unsupported(&mut self) -> PResult<Expr> {
-        let token = self.advance();
-        let keyword = token.kind.keyword_text().unwrap_or("this");
-        self.error_at(token.span, format!("'{keyword}' is not supported yet"));
-        loop {
-            match self.peek() {
-                TokenKind::Newline | TokenKind::Semicolon | TokenKind::RBrace | TokenKind::Eof => {
-                    break
+    /// `receive { pattern [if guard] => body, ..., after ms => body }`. The `after` clause is
+    /// optional, at most one, and must come last.
+    fn parse_receive(&mut self) -> PResult<Expr> {
+        let start = self.advance().span;
+        self.expect(&TokenKind::LBrace, "'{' after 'receive'")?;
+        let saved = std::mem::replace(&mut self.no_map, false);
+        let mut after: Option<Box<(Expr, Expr)>> = None;
+        let arms = self.parse_braced_items("receive", "receive clause", |p, arms| {
+            if p.at(&TokenKind::After) {
+                let at = p.advance().span;
+                let ms = p.parse_expr()?;
+                p.expect(&TokenKind::FatArrow, "'=>' after the 'after' timeout")?;
+                let body = p.parse_arm_body()?;
+                if after.is_some() {
+                    p.error_at(at, "a receive can have only one `after` clause");
+                } else {
+                    after = Some(Box::new((ms, body)));
                 }
-                TokenKind::LBrace => {
-                    self.skip_balanced();
-                    break;
-                }
-                _ => {
-                    self.advance();
-                }
+                return Ok(());
             }
-        }
-        Err(Reported)
-    }
-
-    /// Skips from an opening bracket through its matching closer.
-    fn skip_balanced(&mut self) {
-        let mut depth = 0usize;
-        loop {
-            match self.peek() {
-                TokenKind::Eof => return,
-                TokenKind::LBrace | TokenKind::LParen | TokenKind::LBracket => depth += 1,
-                TokenKind::RBrace | TokenKind::RParen | TokenKind::RBracket => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        self.advance();
-                        return;
-                    }
-                }
-                _ => {}
+            if after.is_some() {
+                let span = p.current().span;
+                p.error_at(
+                    span,
+                    "the `after` clause must be the last clause of a receive",
+                );
             }
-            self.advance();
-        }
+            let arm = p.parse_match_arm()?;
+            arms.push(arm);
+            Ok(())
+        });
+        self.no_map = saved;
+        let arms = arms?;
+        Ok(Expr {
+            kind: ExprKind::Receive { arms, after },
+            span: self.span_from(start),
+        })
     }
 }
 

@@ -272,19 +272,17 @@ pub fn expr(e: &Expr) -> String {
             None => "(return)".into(),
         },
         ExprKind::Throw(value) => format!("(throw {})", expr(value)),
+        ExprKind::Receive { arms, after } => {
+            let mut out = "(receive".to_string();
+            out += &arms_sexpr(arms);
+            if let Some(after) = after {
+                out += &format!(" (after {} {})", expr(&after.0), expr(&after.1));
+            }
+            out + ")"
+        }
         ExprKind::Match { subject, arms } => {
             let mut out = format!("(match {}", expr(subject));
-            for arm in arms {
-                out += &match &arm.guard {
-                    Some(guard) => format!(
-                        " (arm {} (if {}) {})",
-                        pattern(&arm.pattern),
-                        expr(guard),
-                        expr(&arm.body)
-                    ),
-                    None => format!(" (arm {} {})", pattern(&arm.pattern), expr(&arm.body)),
-                };
-            }
+            out += &arms_sexpr(arms);
             out + ")"
         }
         ExprKind::Try {
@@ -393,4 +391,21 @@ pub fn pattern(p: &Pattern) -> String {
             format!("(| {})", alternatives.join(" "))
         }
     }
+}
+
+/// ` (arm pattern [(if guard)] body)` for each match arm or receive clause.
+fn arms_sexpr(arms: &[MatchArm]) -> String {
+    let mut out = String::new();
+    for arm in arms {
+        out += &match &arm.guard {
+            Some(guard) => format!(
+                " (arm {} (if {}) {})",
+                pattern(&arm.pattern),
+                expr(guard),
+                expr(&arm.body)
+            ),
+            None => format!(" (arm {} {})", pattern(&arm.pattern), expr(&arm.body)),
+        };
+    }
+    out
 }

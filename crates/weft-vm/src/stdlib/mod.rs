@@ -9,6 +9,7 @@ mod maps;
 mod math;
 mod os;
 mod prelude;
+mod processes;
 mod random;
 mod strings;
 mod tasks;
@@ -28,6 +29,7 @@ pub fn install(vm: &mut Vm) {
     os::install(vm);
     random::install(vm);
     tasks::install(vm);
+    processes::install(vm);
     // Last: the prelude's Weft code sees every native above.
     prelude::install(vm);
 }
