@@ -10,7 +10,7 @@ use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
 use crate::scope::SpawnKind;
 use crate::value::{Handle, Value};
-use crate::vm::{FnProto, Frame, FrameKind, TypeTag, Vm};
+use crate::vm::{FnProto, Frame, FrameKind, NativeCode, TypeTag, Vm};
 
 /// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +75,16 @@ impl Vm {
         args: std::ops::Range<usize>,
         slot: usize,
     ) -> VmResult<CallOutcome> {
-        let native = self.natives[id as usize];
         let mut buffer = std::mem::take(&mut self.native_args);
         buffer.clear();
         buffer.extend_from_slice(&self.stack[args]);
-        let result = (native.func)(self, &buffer);
+        let result = match &self.natives[id as usize].code {
+            NativeCode::Fn(func) => func(self, &buffer),
+            NativeCode::Closure(func) => {
+                let func = func.clone();
+                func(self, &buffer)
+            }
+        };
         self.native_args = buffer;
         self.stack[slot] = result?;
         Ok(CallOutcome::Done)

@@ -9,6 +9,7 @@ mod channel;
 mod error;
 mod format;
 mod heap;
+mod host;
 mod interp;
 mod module;
 mod object;
@@ -25,11 +26,14 @@ pub use access::{normalize_index, slice_bounds};
 pub use error::{raise, type_error, value_error, Exc, VmResult};
 pub use format::{format_float, quote_str};
 pub use heap::Heap;
+pub use host::HostOp;
 pub use object::{Key, Map, RangeObj};
 pub use ops::Arith;
 pub use scheduler::{Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
 pub use scope::SpawnKind;
 pub use task::{Priority, Task};
 pub use value::{Handle, Value};
-pub use vm::{FnProto, Halt, TypeTag, Vm, DEFAULT_MAX_FRAMES};
+pub use vm::{
+    FnProto, Halt, Native, NativeClosure, NativeCode, NativeFn, TypeTag, Vm, DEFAULT_MAX_FRAMES,
+};
 pub use weft_compiler::{Op, Proto};

@@ -94,6 +94,10 @@ pub struct Scheduler {
     pub(crate) next_monitor: i64,
     /// Active monitors: reference to the monitored task.
     pub(crate) monitors: rustc_hash::FxHashMap<i64, Handle<Task>>,
+    /// Pending host operations: id to the waiting task (see `host.rs`).
+    pub(crate) host_ops: rustc_hash::FxHashMap<u64, Handle<Task>>,
+    /// The last host operation id handed out.
+    pub(crate) next_host_op: u64,
     /// Registered names (`register`, `whereis`).
     pub(crate) registry: rustc_hash::FxHashMap<std::rc::Rc<str>, Handle<Task>>,
     /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
@@ -132,6 +136,8 @@ impl Scheduler {
             next_monitor: 0,
             monitors: Default::default(),
             registry: Default::default(),
+            host_ops: Default::default(),
+            next_host_op: 0,
             carry: None,
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
@@ -418,6 +424,12 @@ impl Vm {
                     t.waiters.retain(|&(w, _)| w != task);
                 }
             }
+            // Abandoned (cancelled): its result will be dropped when it comes.
+            Wait::Host(id) => {
+                if self.sched.host_ops.remove(&id).is_some() {
+                    self.sched.host_waits -= 1;
+                }
+            }
             _ => {}
         }
     }
@@ -665,6 +677,7 @@ impl Vm {
             Wait::Select(..) => "in select".to_string(),
             Wait::ScopeClose(_) => "waiting for its child tasks to finish".to_string(),
             Wait::Receive => "receiving a message".to_string(),
+            Wait::Host(_) => "waiting for the host".to_string(),
         };
         line.push_str(": ");
         line.push_str(&what);

@@ -100,6 +100,14 @@ impl Vm {
             .heap
             .alloc_scope(ScopeObj::new(ScopeKind::Root, None, None));
         self.sched.root = Some(root);
+        let main = self.spawn_root_task(func);
+        self.sched.main = Some(main);
+    }
+
+    /// A task in the root scope that calls `func()` when given, else runs the frames set up in
+    /// the VM (which it takes over).
+    pub(crate) fn spawn_root_task(&mut self, func: Option<Value>) -> Handle<Task> {
+        let root = self.root_scope();
         let id = self.sched.next_id();
         let mut task = Task::new(id, func.unwrap_or(Value::Nil), &[]);
         if func.is_none() {
@@ -109,16 +117,16 @@ impl Vm {
             std::mem::swap(&mut task.handlers, &mut self.handlers);
         }
         task.parent = Some(root);
-        let main = self.heap.alloc_task(task);
+        let handle = self.heap.alloc_task(task);
         let r = self.heap.scopes.get_mut(root);
-        r.children.push(main);
+        r.children.push(handle);
         r.live_children += 1;
-        self.sched.main = Some(main);
         self.sched
-            .push_ready(main, crate::task::Priority::Normal as usize);
+            .push_ready(handle, crate::task::Priority::Normal as usize);
+        handle
     }
 
-    fn root_scope(&mut self) -> Handle<ScopeObj> {
+    pub(crate) fn root_scope(&mut self) -> Handle<ScopeObj> {
         match self.sched.root {
             Some(root) => root,
             None => {

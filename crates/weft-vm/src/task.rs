@@ -79,6 +79,8 @@ pub enum Wait {
     Select(Rc<[SelectCase]>),
     /// Closing a scope: waiting for its children to finish (not a checkpoint).
     ScopeClose(Handle<ScopeObj>),
+    /// A host operation (an async native, a host promise, I/O) with this id.
+    Host(u64),
     /// `receive` with no matching message yet.
     Receive,
 }
@@ -292,7 +294,7 @@ impl Task {
                 }
             }
             Wait::ScopeClose(s) => out.push(Value::Scope(*s)),
-            Wait::None | Wait::Sleep | Wait::Receive => {}
+            Wait::None | Wait::Sleep | Wait::Receive | Wait::Host(_) => {}
         }
         match &self.resume {
             Some(Resume::Value(v)) | Some(Resume::Throw(v)) => out.push(*v),

@@ -35,13 +35,25 @@ pub struct FnProto {
 /// A native function: `args` are the call's arguments (for methods, the receiver first).
 pub type NativeFn = fn(&mut Vm, &[Value]) -> VmResult<Value>;
 
+/// A native function that is a Rust closure (registered by an embedding host).
+pub type NativeClosure = Rc<dyn Fn(&mut Vm, &[Value]) -> VmResult<Value>>;
+
+/// The code of a native function.
+#[derive(Clone)]
+pub enum NativeCode {
+    /// A plain function (the standard library).
+    Fn(NativeFn),
+    /// A closure capturing host state.
+    Closure(NativeClosure),
+}
+
 /// A registered native function.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Native {
     /// Name shown in `<fn name>` and error messages.
-    pub name: &'static str,
+    pub name: Rc<str>,
     /// The implementation.
-    pub func: NativeFn,
+    pub code: NativeCode,
 }
 
 /// A module: its globals, by slot, and the names of those slots.
@@ -172,6 +184,8 @@ pub struct Vm {
     pub sched: Scheduler,
     /// Reused argument buffer of native calls (see `call_native`).
     pub(crate) native_args: Vec<Value>,
+    /// Values the host keeps alive (`Vm::root`).
+    pub(crate) host_roots: Vec<Option<Value>>,
     /// Where warnings and `eprint` go.
     pub(crate) err: Box<dyn Write>,
     /// Wall-clock seconds when the VM was created (`time()` adds the VM clock to it).
@@ -201,6 +215,7 @@ impl Vm {
             init_name,
             sched: Scheduler::new(),
             native_args: Vec::new(),
+            host_roots: Vec::new(),
             err: Box::new(std::io::stderr()),
             wall_start: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -240,8 +255,50 @@ impl Vm {
 
     /// Registers a native function and returns its value.
     pub fn native(&mut self, name: &'static str, func: NativeFn) -> Value {
-        self.natives.push(Native { name, func });
+        self.natives.push(Native {
+            name: Rc::from(name),
+            code: NativeCode::Fn(func),
+        });
         Value::Native((self.natives.len() - 1) as NativeId)
+    }
+
+    /// Registers a native closure (a host function) and returns its value.
+    pub fn native_closure(&mut self, name: &str, func: NativeClosure) -> Value {
+        self.natives.push(Native {
+            name: Rc::from(name),
+            code: NativeCode::Closure(func),
+        });
+        Value::Native((self.natives.len() - 1) as NativeId)
+    }
+
+    /// Keeps `value` alive across collections until [`Vm::unroot`]; the host's handle table.
+    pub fn root(&mut self, value: Value) -> usize {
+        match self.host_roots.iter().position(Option::is_none) {
+            Some(i) => {
+                self.host_roots[i] = Some(value);
+                i
+            }
+            None => {
+                self.host_roots.push(Some(value));
+                self.host_roots.len() - 1
+            }
+        }
+    }
+
+    /// The value rooted under `id`.
+    pub fn rooted(&self, id: usize) -> Value {
+        self.host_roots
+            .get(id)
+            .copied()
+            .flatten()
+            .unwrap_or(Value::Nil)
+    }
+
+    /// Releases a root.
+    pub fn unroot(&mut self, id: usize) {
+        if let Some(slot) = self.host_roots.get_mut(id) {
+            *slot = None;
+        }
     }
 
     /// Makes `value` visible to every module under `name`.
@@ -455,6 +512,7 @@ impl Vm {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
         roots.extend_from_slice(&self.stack);
         roots.extend_from_slice(&self.native_args);
+        roots.extend(self.host_roots.iter().flatten().copied());
         self.sched.roots(&mut roots);
         for frame in &self.frames {
             if let Some(closure) = frame.closure {
