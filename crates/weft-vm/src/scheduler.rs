@@ -425,10 +425,8 @@ impl Vm {
                 }
             }
             // Abandoned (cancelled): its result will be dropped when it comes.
-            Wait::Host(id) => {
-                if self.sched.host_ops.remove(&id).is_some() {
-                    self.sched.host_waits -= 1;
-                }
+            Wait::Host(id) if self.sched.host_ops.remove(&id).is_some() => {
+                self.sched.host_waits -= 1;
             }
             _ => {}
         }
