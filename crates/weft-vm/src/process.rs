@@ -3,9 +3,9 @@
 //!
 //! Every task can be sent messages; its [`Process`] record (mailbox, links, monitors, trap flag)
 //! is made the first time it is needed. When a task ends, its reason goes to its monitors as a
-//! `{down: t, reason: r}` message and, unless it is `"normal"`, to its links as an exit signal: a
-//! linked task that traps exits gets `{exit: t, reason: r}`, any other is cancelled (its `finally`
-//! blocks run) and ends with the same reason. `exit(t, "kill")` ends a task at once without
+//! `{down: t, reason: r}` message and to its links as an exit signal: a linked task that traps
+//! exits gets `{exit: t, reason: r}` (also for `"normal"`), any other is cancelled (its `finally`
+//! blocks run) and ends with the same reason, unless the reason is `"normal"`. `exit(t, "kill")` ends a task at once without
 //! running anything.
 
 use std::rc::Rc;
@@ -312,12 +312,14 @@ impl Vm {
         }
         let normal = self.is_normal(reason);
         for &linked in &process.links {
-            if let Some(p) = &mut self.heap.tasks.get_mut(linked).process {
-                p.links.retain(|&x| x != task);
-            }
-            if !normal {
+            let Some(p) = &mut self.heap.tasks.get_mut(linked).process else {
+                continue;
+            };
+            p.links.retain(|&x| x != task);
+            // A normal end reaches only a task that traps exits (as a message), as in Erlang.
+            if !normal || p.trap_exit {
                 self.exit_signal(task, linked, reason);
-                delivered = true;
+                delivered |= !normal;
             }
         }
         // Keep the reason for a later `link` to this task.
