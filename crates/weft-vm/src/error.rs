@@ -65,6 +65,11 @@ impl Vm {
         })
     }
 
+    /// The error value an `Exc` stands for (for hosts turning a failure into a value).
+    pub fn materialize_error(&mut self, exc: Exc) -> Value {
+        self.materialize(exc)
+    }
+
     /// Turns an `Exc` into the value that is thrown: new errors get the current trace; thrown error
     /// values without a trace get one now.
     pub(crate) fn materialize(&mut self, exc: Exc) -> Value {

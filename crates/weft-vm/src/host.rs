@@ -98,6 +98,14 @@ impl Vm {
         true
     }
 
+    /// Cancels every task (the root scope): each gets `Cancelled` at its next checkpoint, and a
+    /// task that runs without one is interrupted after the cancel grace. Used by a host to stop
+    /// a runaway script.
+    pub fn cancel_all(&mut self) {
+        let root = self.root_scope();
+        self.cancel_scope(root);
+    }
+
     /// How many host operations are pending.
     pub fn pending_host_ops(&self) -> usize {
         self.sched.host_waits

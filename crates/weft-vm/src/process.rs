@@ -28,7 +28,7 @@ impl Vm {
 
     /// `t.send(msg)`: appends to the mailbox (never blocks; a finished task drops it) and wakes a
     /// task waiting in `receive`.
-    pub(crate) fn send_message(&mut self, task: Handle<Task>, message: Value) {
+    pub fn send_message(&mut self, task: Handle<Task>, message: Value) {
         if self.heap.tasks.get(task).state == TaskState::Done {
             return;
         }

@@ -110,6 +110,9 @@ pub struct Scheduler {
     pub cancel_grace: Duration,
     /// Tasks waiting for the host (I/O, host promises); while positive, no task blocked is a deadlock.
     pub host_waits: usize,
+    /// A host drives the VM step by step and may still wake blocked tasks (send them messages,
+    /// cancel them): when nothing can run, `run` reports `Idle` instead of a deadlock.
+    pub host_driven: bool,
 }
 
 impl Scheduler {
@@ -142,6 +145,7 @@ impl Scheduler {
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             host_waits: 0,
+            host_driven: false,
         }
     }
 
@@ -322,7 +326,9 @@ impl Vm {
                             next_timer: Some(Duration::from_nanos(wait)),
                         };
                     }
-                    None if self.sched.host_waits > 0 => return Halt::Idle { next_timer: None },
+                    None if self.sched.host_waits > 0 || self.sched.host_driven => {
+                        return Halt::Idle { next_timer: None }
+                    }
                     None => {
                         let error = self.deadlock_error();
                         self.sched.result = Some(Halt::Error(error));
@@ -658,7 +664,8 @@ impl Vm {
                     proto.location(pc.saturating_sub(1))
                 ));
             }
-            None => line.push_str(" (main)"),
+            None if self.sched.main == Some(task) => line.push_str(" (main)"),
+            None => line.push_str(" (started by the host)"),
         }
         let what = match &t.wait {
             Wait::None => match t.state {

@@ -381,7 +381,10 @@ impl Vm {
             t.scopes = Vec::new();
             let waiters = std::mem::take(&mut t.waiters);
             let parent = t.parent;
-            let observed = self.deliver_to_waiters(task, waiters) | self.process_exit(task);
+            // A task the host started is observed from the start: the host reads its result.
+            let host_reads = t.observed;
+            let observed =
+                self.deliver_to_waiters(task, waiters) | self.process_exit(task) | host_reads;
             if observed {
                 self.heap.tasks.get_mut(task).observed = true;
             }
@@ -511,7 +514,7 @@ impl Vm {
     }
 
     /// `t.cancel()`: cancels the task's own scope; true if it was still running.
-    pub(crate) fn cancel_task(&mut self, task: Handle<Task>) -> bool {
+    pub fn cancel_task(&mut self, task: Handle<Task>) -> bool {
         let t = self.heap.tasks.get(task);
         if t.state == TaskState::Done {
             return false;

@@ -442,6 +442,25 @@ impl Vm {
         }
     }
 
+    /// A builtin by name.
+    pub fn builtin(&self, name: &str) -> Option<Value> {
+        self.builtins.get(name).copied()
+    }
+
+    /// Makes a builtin defined after `module` was compiled visible in it (a slot for the name
+    /// that is still undefined gets the builtin).
+    pub fn sync_builtin(&mut self, module: ModuleId, name: &str) {
+        let Some(value) = self.builtin(name) else {
+            return;
+        };
+        let m = &mut self.modules[module as usize];
+        if let Some(slot) = m.scope.lookup(name) {
+            if let Value::Undef = m.globals[slot as usize] {
+                m.globals[slot as usize] = value;
+            }
+        }
+    }
+
     /// A global of a module by name (`None` when undefined).
     pub fn global(&self, module: ModuleId, name: &str) -> Option<Value> {
         let m = &self.modules[module as usize];

@@ -1,0 +1,285 @@
+//! The host's side of running tasks: async host functions, promises, events, rooted values and
+//! the cancel token.
+//!
+//! Host futures cannot touch the VM (the VM is borrowed by whoever drives it), so each future
+//! ends in a *completion*: a closure that, given the VM, makes the result value. The driver
+//! applies completions between runs with [`weft_vm::Vm::complete_host`], which wakes the waiting
+//! task.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use weft_vm::{HostOp, Value};
+
+use crate::convert::{host_result, HostError, IntoWeft};
+use crate::{Core, Vm};
+
+/// Makes a finished host operation's result once the VM is at hand.
+pub(crate) type Completion = Box<dyn FnOnce(&mut Core) -> Result<Value, Value>>;
+
+type HostFuture = Pin<Box<dyn Future<Output = Completion>>>;
+
+/// State shared between the facade, its host functions and the futures they start.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Futures started by async host functions, not yet handed to the event loop.
+    started: RefCell<Vec<(HostOp, HostFuture)>>,
+    /// Futures being polled by `run_until_idle` (no event loop).
+    polled: RefCell<Vec<(HostOp, HostFuture)>>,
+    /// Finished host work, to apply.
+    completed: Rc<RefCell<Vec<(HostOp, Completion)>>>,
+    /// Wakes the event loop when host work finishes.
+    pub(crate) notify: Rc<tokio::sync::Notify>,
+    /// `on_event`'s handler.
+    pub(crate) events: RefCell<Option<Box<dyn FnMut(serde_json::Value)>>>,
+    /// Promises by id.
+    promises: RefCell<HashMap<i64, PromiseState>>,
+    next_promise: RefCell<i64>,
+    /// Roots whose handles were dropped, to release.
+    released: Rc<RefCell<Vec<usize>>>,
+    /// Set by a [`CancelToken`].
+    cancel: Arc<AtomicBool>,
+}
+
+enum PromiseState {
+    /// Resolved before its task asked.
+    Resolved(Completion),
+    /// Its task waits on this operation.
+    Waiting(HostOp),
+}
+
+impl Shared {
+    /// An async host function started `future` for operation `op`.
+    pub(crate) fn start<T: IntoWeft + 'static>(
+        &self,
+        op: HostOp,
+        future: impl Future<Output = Result<T, HostError>> + 'static,
+    ) {
+        let future = async move {
+            let result = future.await;
+            Box::new(move |vm: &mut Core| {
+                host_result(vm, result).map_err(|e| vm.materialize_error(e))
+            }) as Completion
+        };
+        self.started.borrow_mut().push((op, Box::pin(future)));
+    }
+
+    /// Hands started futures to the event loop (a tokio `LocalSet` is running).
+    pub(crate) fn spawn_host_futures(&self) {
+        let started: Vec<_> = self.started.borrow_mut().drain(..).collect();
+        for (op, future) in started {
+            let completed = self.completed.clone();
+            let notify = self.notify.clone();
+            tokio::task::spawn_local(async move {
+                let completion = future.await;
+                completed.borrow_mut().push((op, completion));
+                notify.notify_one();
+            });
+        }
+    }
+
+    /// Without an event loop (`run_until_idle`): polls every host future once.
+    pub(crate) fn poll_host_futures(&self) {
+        let mut polled = self.polled.borrow_mut();
+        polled.extend(self.started.borrow_mut().drain(..));
+        let mut cx = Context::from_waker(Waker::noop());
+        polled.retain_mut(|(op, future)| match future.as_mut().poll(&mut cx) {
+            Poll::Ready(completion) => {
+                self.completed.borrow_mut().push((*op, completion));
+                false
+            }
+            Poll::Pending => true,
+        });
+    }
+
+    /// Finished host work (and released roots are dropped here too).
+    pub(crate) fn take_completed(&self) -> Vec<(HostOp, Completion)> {
+        std::mem::take(&mut *self.completed.borrow_mut())
+    }
+
+    pub(crate) fn cancel_token(&self) -> CancelToken {
+        CancelToken(self.cancel.clone())
+    }
+
+    /// Whether a cancel token fired since the last call.
+    pub(crate) fn take_cancel(&self) -> bool {
+        self.cancel.swap(false, Ordering::SeqCst)
+    }
+
+    pub(crate) fn take_released(&self) -> Vec<usize> {
+        std::mem::take(&mut *self.released.borrow_mut())
+    }
+}
+
+/// Stops every script of a VM from any thread: `token.cancel()` cancels all tasks at their next
+/// checkpoint, and a task that runs without one is interrupted after the cancel grace.
+#[derive(Clone)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// Requests the cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A value kept alive across collections while this handle lives.
+pub struct Root {
+    id: usize,
+    released: Rc<RefCell<Vec<usize>>>,
+}
+
+impl Root {
+    pub(crate) fn new(core: &mut Core, value: Value, shared: &Shared) -> Root {
+        Root {
+            id: core.root(value),
+            released: shared.released.clone(),
+        }
+    }
+
+    pub(crate) fn get(&self, core: &Core) -> Value {
+        core.rooted(self.id)
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        self.released.borrow_mut().push(self.id);
+    }
+}
+
+/// A task handed to the host (rooted, so it stays valid).
+pub struct TaskRef(Root);
+
+impl TaskRef {
+    pub(crate) fn new(
+        core: &mut Core,
+        task: weft_vm::Handle<weft_vm::Task>,
+        shared: &Shared,
+    ) -> TaskRef {
+        TaskRef(Root::new(core, Value::Task(task), shared))
+    }
+
+    pub(crate) fn get(&self, core: &Core) -> Value {
+        self.0.get(core)
+    }
+
+    /// The task as a value (to pass to a script).
+    pub fn value(&self, vm: &Vm) -> Value {
+        self.get(&vm.core)
+    }
+}
+
+/// Completes a promise made by [`Vm::promise`]. Dropping it unresolved rejects the promise with
+/// `HostError: the host dropped the promise`.
+pub struct Resolver {
+    id: i64,
+    shared: Rc<Shared>,
+    done: bool,
+}
+
+impl Resolver {
+    /// Fulfils the promise with `value`.
+    pub fn resolve<T: IntoWeft + 'static>(mut self, value: T) {
+        self.finish(Box::new(move |vm: &mut Core| Ok(value.into_weft(vm))));
+    }
+
+    /// Fails the promise: awaiting it raises `kind: message`.
+    pub fn reject(mut self, error: HostError) {
+        self.finish(Box::new(move |vm: &mut Core| {
+            Err(vm.new_error(&error.kind, &error.message))
+        }));
+    }
+
+    fn finish(&mut self, completion: Completion) {
+        self.done = true;
+        let state = self.shared.promises.borrow_mut().remove(&self.id);
+        match state {
+            Some(PromiseState::Waiting(op)) => {
+                self.shared.completed.borrow_mut().push((op, completion));
+                self.shared.notify.notify_one();
+            }
+            _ => {
+                self.shared
+                    .promises
+                    .borrow_mut()
+                    .insert(self.id, PromiseState::Resolved(completion));
+            }
+        }
+    }
+}
+
+impl Drop for Resolver {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(Box::new(|vm: &mut Core| {
+                Err(vm.new_error("HostError", "the host dropped the promise"))
+            }));
+        }
+    }
+}
+
+/// A promise: a task running the builtin `__promise(id)`, which waits for the resolver.
+pub(crate) fn promise(vm: &mut Vm) -> (TaskRef, Resolver) {
+    let id = {
+        let mut next = vm.shared.next_promise.borrow_mut();
+        *next += 1;
+        *next
+    };
+    let func = vm.core.builtin("__promise").expect("installed");
+    let task = vm.core.spawn_host_call(func, &[Value::Int(id)]);
+    let task = TaskRef::new(&mut vm.core, task, &vm.shared);
+    let resolver = Resolver {
+        id,
+        shared: vm.shared.clone(),
+        done: false,
+    };
+    (task, resolver)
+}
+
+/// Installs the builtins the facade needs: `emit(event)` and `__promise(id)`.
+pub(crate) fn install(vm: &mut Vm) {
+    let shared = vm.shared.clone();
+    let emit = vm.core.native_closure(
+        "emit",
+        Rc::new(move |core: &mut Core, args: &[Value]| {
+            let event = args.first().copied().unwrap_or(Value::Nil);
+            let json = crate::json::to_json(core, event)?;
+            if let Some(handler) = shared.events.borrow_mut().as_mut() {
+                handler(json);
+            }
+            Ok(Value::Nil)
+        }),
+    );
+    vm.core.define_builtin("emit", emit);
+    let shared = vm.shared.clone();
+    let wait = vm.core.native_closure(
+        "__promise",
+        Rc::new(move |core: &mut Core, args: &[Value]| {
+            let Some(Value::Int(id)) = args.first().copied() else {
+                return Ok(Value::Nil);
+            };
+            let state = shared.promises.borrow_mut().remove(&id);
+            match state {
+                Some(PromiseState::Resolved(completion)) => {
+                    completion(core).map_err(weft_vm::Exc::Throw)
+                }
+                _ => {
+                    let (op, parked) = core.park_on_host();
+                    shared
+                        .promises
+                        .borrow_mut()
+                        .insert(id, PromiseState::Waiting(op));
+                    Err(parked)
+                }
+            }
+        }),
+    );
+    vm.core.define_builtin("__promise", wait);
+}
