@@ -304,11 +304,16 @@ impl Vm {
             None => self.reason_of(task),
         };
         let mut delivered = false;
+        // Monitors get a message; links an exit signal. Whoever began waiting first wakes first.
+        let mut recipients: Vec<(Handle<Task>, bool)> = Vec::new();
+        // Only a recipient that is still running observes the failure.
+        let alive = |vm: &Vm, t: Handle<Task>| vm.heap.tasks.get(t).state != TaskState::Done;
         for &(reference, watcher) in &process.monitored_by {
             self.sched.monitors.remove(&reference);
-            let message = self.signal_message("down", task, reason);
-            self.send_message(watcher, message);
-            delivered = true;
+            if alive(self, watcher) {
+                recipients.push((watcher, true));
+                delivered = true;
+            }
         }
         let normal = self.is_normal(reason);
         for &linked in &process.links {
@@ -317,9 +322,18 @@ impl Vm {
             };
             p.links.retain(|&x| x != task);
             // A normal end reaches only a task that traps exits (as a message), as in Erlang.
-            if !normal || p.trap_exit {
-                self.exit_signal(task, linked, reason);
+            if (!normal || p.trap_exit) && alive(self, linked) {
+                recipients.push((linked, false));
                 delivered |= !normal;
+            }
+        }
+        recipients.sort_by_key(|&(t, _)| self.heap.tasks.get(t).wait_began);
+        for (recipient, monitors) in recipients {
+            if monitors {
+                let message = self.signal_message("down", task, reason);
+                self.send_message(recipient, message);
+            } else {
+                self.exit_signal(task, recipient, reason);
             }
         }
         // Keep the reason for a later `link` to this task.

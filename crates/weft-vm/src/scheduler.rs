@@ -90,6 +90,9 @@ pub struct Scheduler {
     pub(crate) result: Option<Halt>,
     /// Some scope has been cancelled since the program started.
     pub(crate) any_cancelled: bool,
+    /// Counts waits as they begin, so tasks woken by one event wake in the order they began
+    /// waiting (LANGUAGE.md §7.1).
+    pub(crate) waits_begun: u64,
     /// The last monitor reference handed out.
     pub(crate) next_monitor: i64,
     /// Active monitors: reference to the monitored task.
@@ -137,6 +140,7 @@ impl Scheduler {
             result: None,
             any_cancelled: false,
             next_monitor: 0,
+            waits_begun: 0,
             monitors: Default::default(),
             registry: Default::default(),
             host_ops: Default::default(),
@@ -448,9 +452,12 @@ impl Vm {
     /// Marks the running task blocked on `wait`; the caller returns `Exc::Block`.
     pub(crate) fn block_on(&mut self, wait: Wait) -> Exc {
         let task = self.current_task();
+        self.sched.waits_begun += 1;
+        let begun = self.sched.waits_begun;
         let t = self.heap.tasks.get_mut(task);
         t.wait = wait;
         t.state = TaskState::Blocked;
+        t.wait_began = begun;
         Exc::Block
     }
 

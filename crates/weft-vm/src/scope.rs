@@ -506,11 +506,27 @@ impl Vm {
             }
             None => match self.sched.main.and_then(|m| self.heap.tasks.get(m).outcome) {
                 Some(Outcome::Value(v)) => crate::vm::Halt::Done(v),
+                // Ended by an exit signal (a linked task failed): the program fails with its
+                // reason rather than with "task 1 was cancelled".
+                Some(Outcome::Cancelled(_)) if self.main_exit_reason().is_some() => {
+                    match self.main_exit_reason().unwrap_or(Value::Nil) {
+                        Value::Str(s) if &**self.heap.str(s) == "normal" => {
+                            crate::vm::Halt::Done(Value::Nil)
+                        }
+                        reason => crate::vm::Halt::Error(reason),
+                    }
+                }
                 Some(Outcome::Error(e) | Outcome::Cancelled(e)) => crate::vm::Halt::Error(e),
                 None => crate::vm::Halt::Done(Value::Nil),
             },
         };
         self.sched.result = Some(halt);
+    }
+
+    /// The reason an exit signal gave the main task, if one ended it.
+    fn main_exit_reason(&self) -> Option<Value> {
+        let main = self.sched.main?;
+        self.heap.tasks.get(main).process.as_ref()?.exit_reason
     }
 
     /// `t.cancel()`: cancels the task's own scope; true if it was still running.

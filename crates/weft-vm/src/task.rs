@@ -192,6 +192,8 @@ pub struct Task {
     pub resume: Option<Resume>,
     /// Bumped on every wake; wakers registered for an older wait compare it and give up.
     pub seq: u32,
+    /// When its current wait began (a counter, see `Scheduler::waits_begun`).
+    pub wait_began: u64,
     /// Set once the task is done.
     pub outcome: Option<Outcome>,
     /// Finish order (for "first failure" among several tasks).
@@ -251,6 +253,7 @@ impl Task {
             wait_slot: 0,
             resume: None,
             seq: 0,
+            wait_began: 0,
             outcome: None,
             finished: 0,
             priority: Priority::Normal,

@@ -25,6 +25,9 @@ pub(crate) type Completion = Box<dyn FnOnce(&mut Core) -> Result<Value, Value>>;
 
 type HostFuture = Pin<Box<dyn Future<Output = Completion>>>;
 
+/// What `on_event` registered.
+pub(crate) type EventHandler = Box<dyn FnMut(serde_json::Value)>;
+
 /// State shared between the facade, its host functions and the futures they start.
 #[derive(Default)]
 pub(crate) struct Shared {
@@ -37,7 +40,7 @@ pub(crate) struct Shared {
     /// Wakes the event loop when host work finishes.
     pub(crate) notify: Rc<tokio::sync::Notify>,
     /// `on_event`'s handler.
-    pub(crate) events: RefCell<Option<Box<dyn FnMut(serde_json::Value)>>>,
+    pub(crate) events: RefCell<Option<EventHandler>>,
     /// Promises by id.
     promises: RefCell<HashMap<i64, PromiseState>>,
     next_promise: RefCell<i64>,
