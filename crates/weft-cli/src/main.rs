@@ -40,6 +40,15 @@ enum Command {
         /// is interrupted at its next preemption point.
         #[arg(long, value_name = "MS", default_value_t = 100)]
         cancel_grace: u64,
+        /// At most N unfinished tasks at once; a spawn beyond raises LimitExceeded.
+        #[arg(long, value_name = "N")]
+        max_tasks: Option<usize>,
+        /// At most MB megabytes of heap (estimated at 64 bytes per object after a collection).
+        #[arg(long, value_name = "MB")]
+        max_memory: Option<usize>,
+        /// The program fails with LimitExceeded after MS milliseconds (on the VM clock).
+        #[arg(long, value_name = "MS")]
+        deadline: Option<u64>,
         /// On SIGQUIT (Ctrl-\\), print every task and where it is waiting.
         #[arg(long)]
         dump_tasks_on_signal: bool,
@@ -84,6 +93,9 @@ fn main() -> ExitCode {
             virtual_time,
             dump_tasks_on_signal,
             cancel_grace,
+            max_tasks,
+            max_memory,
+            deadline,
         }) => report::run_file(
             &file,
             args,
@@ -91,6 +103,11 @@ fn main() -> ExitCode {
                 virtual_time,
                 dump_tasks_on_signal,
                 cancel_grace: std::time::Duration::from_millis(cancel_grace),
+                limits: weft_vm::Limits {
+                    max_tasks,
+                    max_memory: max_memory.map(|mb| mb * 1024 * 1024),
+                    deadline: deadline.map(std::time::Duration::from_millis),
+                },
             },
         ),
         Some(Command::Check { file }) => report::check_file(&file),

@@ -4,6 +4,7 @@
 //! The comment syntax is described in `tests/README.md`. In short:
 //! `// expect: line`, `// expect error line N: message`, `// expect runtime error: Kind: message`,
 //! `// expect exit: N`, `// expect stderr: line`, `// expect trace: fn path:line`, `// args: a b`,
+//! `// flags: --max-tasks 5` (options of `weft run`),
 //! `// cmd: check`.
 //!
 //! Files inside a directory whose name starts with `_` (for example `_modules/`, imported by other
@@ -67,6 +68,8 @@ mod expect {
         pub trace: Vec<TraceFrame>,
         /// Extra command line arguments after the script path.
         pub args: Vec<String>,
+        /// Options of `weft run` before the script path (`// flags: --max-tasks 5`).
+        pub flags: Vec<String>,
         /// Subcommand (`run` unless `// cmd:` says otherwise).
         pub command: Option<String>,
     }
@@ -92,6 +95,11 @@ mod expect {
         for (idx, line) in source.lines().enumerate() {
             let line_no = idx + 1;
             let err = |what: &str| format!("line {line_no}: {what}: {line:?}");
+            if let Some(pos) = line.find("// flags:") {
+                let rest = &line[pos + "// flags:".len()..];
+                exp.flags.extend(rest.split_whitespace().map(String::from));
+                continue;
+            }
             if let Some(pos) = line.find("// args:") {
                 let rest = &line[pos + "// args:".len()..];
                 exp.args.extend(rest.split_whitespace().map(str::to_string));
@@ -422,10 +430,12 @@ fn run_script(path: &Path, source: String) -> datatest_stable::Result<()> {
     let command = exp.command.clone().unwrap_or_else(|| "run".to_string());
     // Golden scripts run on virtual time, so timing-dependent output is exact (DESIGN.md).
     let mut args = if command == "run" {
-        vec![command, "--virtual-time".to_string(), rel.clone()]
+        vec![command, "--virtual-time".to_string()]
     } else {
-        vec![command, rel.clone()]
+        vec![command]
     };
+    args.extend(exp.flags.iter().cloned());
+    args.push(rel.clone());
     args.extend(exp.args.iter().cloned());
     let outcome = run_weft(&args).map_err(|e| fail(format!("weft {}: {e}", args.join(" "))))?;
     let problems = expect::check(&exp, &outcome);
@@ -476,6 +486,7 @@ fn self_test(path: &Path, source: String) -> datatest_stable::Result<()> {
             line: 3,
         }],
         args: vec!["a".into(), "b".into(), "c".into()],
+        flags: vec!["--max-tasks".into(), "5".into()],
         command: Some("check".into()),
     };
     if exp != want {

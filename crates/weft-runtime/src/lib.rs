@@ -23,6 +23,8 @@ pub struct Options {
     pub dump_tasks_on_signal: bool,
     /// Run time a cancelled task may keep going without a checkpoint (`--cancel-grace`).
     pub cancel_grace: Duration,
+    /// `--max-tasks`, `--max-memory`, `--deadline` (LANGUAGE.md §9).
+    pub limits: weft_vm::Limits,
 }
 
 impl Default for Options {
@@ -31,6 +33,7 @@ impl Default for Options {
             virtual_time: false,
             dump_tasks_on_signal: false,
             cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
+            limits: weft_vm::Limits::default(),
         }
     }
 }
@@ -40,6 +43,7 @@ impl Options {
     pub fn apply(&self, vm: &mut Vm) {
         vm.set_virtual_time(self.virtual_time);
         vm.sched.cancel_grace = self.cancel_grace;
+        vm.sched.limits = self.limits.clone();
     }
 }
 

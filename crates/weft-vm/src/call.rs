@@ -234,6 +234,7 @@ impl Vm {
                 receiver => self.heap.alloc_bound(receiver, Value::Func(closure)),
             };
             let args = self.stack[slot + 1..slot + 1 + argc].to_vec();
+            self.check_task_limit()?;
             self.stack[slot] = self.spawn_task(callee, &args, SpawnKind::Child);
             return Ok(CallOutcome::Done);
         }

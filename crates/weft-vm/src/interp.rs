@@ -527,10 +527,14 @@ impl Vm {
                         self.save_pc(pc);
                         let slot = base + func as usize;
                         let args = self.stack[slot + 1..slot + 1 + argc as usize].to_vec();
-                        let task =
-                            self.spawn_task(self.stack[slot], &args, SpawnKind::from_code(kind));
-                        self.stack[slot] = task;
-                        Ok(())
+                        self.check_task_limit().map(|()| {
+                            let task = self.spawn_task(
+                                self.stack[slot],
+                                &args,
+                                SpawnKind::from_code(kind),
+                            );
+                            self.stack[slot] = task;
+                        })
                     }
                     Op::Await { dst, src } => match self.stack[base + src as usize] {
                         Value::Task(task) => {

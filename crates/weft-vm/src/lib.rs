@@ -29,7 +29,7 @@ pub use heap::Heap;
 pub use host::HostOp;
 pub use object::{Key, Map, RangeObj};
 pub use ops::Arith;
-pub use scheduler::{Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
+pub use scheduler::{Limits, Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
 pub use scope::SpawnKind;
 pub use task::{Priority, Task};
 pub use value::{Handle, Value};

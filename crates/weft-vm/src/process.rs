@@ -262,8 +262,14 @@ impl Vm {
             )));
         }
         let p = self.process_mut(task);
-        if let Some(old) = p.name.replace(name.clone()) {
-            self.sched.registry.remove(&old);
+        match &p.name {
+            Some(old) if *old == name => return Ok(()),
+            Some(old) => {
+                return Err(value_error(format!(
+                    "the task is already registered as '{old}'"
+                )))
+            }
+            None => p.name = Some(name.clone()),
         }
         self.sched.registry.insert(name, task);
         Ok(())

@@ -25,6 +25,20 @@ pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_millis(100);
 /// A lower-priority queue passed over this many times in a row is served next (aging).
 const AGING_LIMIT: u32 = 8;
 
+/// Limits on what a program may use (LANGUAGE.md §9); `None` means unlimited. Exceeding one
+/// raises `LimitExceeded`.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// Unfinished tasks at once: a spawn beyond it raises in the spawning task.
+    pub max_tasks: Option<usize>,
+    /// Heap size in bytes, estimated as 64 bytes per live object after a collection: the task
+    /// running when it is exceeded gets the error at the end of its slice.
+    pub max_memory: Option<usize>,
+    /// Run time of the whole program (on the VM clock, so virtual time counts virtual ms): at the
+    /// deadline the root scope fails with the error and every task is cancelled.
+    pub deadline: Option<Duration>,
+}
+
 /// The VM's clock: real (monotonic, from VM creation) or virtual (starts at 0, jumps to timers).
 #[derive(Debug)]
 pub struct Clock {
@@ -101,6 +115,12 @@ pub struct Scheduler {
     pub(crate) host_ops: rustc_hash::FxHashMap<u64, Handle<Task>>,
     /// The last host operation id handed out.
     pub(crate) next_host_op: u64,
+    /// Limits set by the host or the command line (LANGUAGE.md §9).
+    pub limits: Limits,
+    /// Unfinished tasks, for `Limits::max_tasks`.
+    pub(crate) live_tasks: usize,
+    /// A limit was exceeded at a safe point: the running task gets `LimitExceeded`.
+    pub(crate) limit_hit: Option<String>,
     /// Registered names (`register`, `whereis`).
     pub(crate) registry: rustc_hash::FxHashMap<std::rc::Rc<str>, Handle<Task>>,
     /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
@@ -143,6 +163,9 @@ impl Scheduler {
             waits_begun: 0,
             monitors: Default::default(),
             registry: Default::default(),
+            limits: Limits::default(),
+            live_tasks: 0,
+            limit_hit: None,
             host_ops: Default::default(),
             next_host_op: 0,
             carry: None,
@@ -398,6 +421,20 @@ impl Vm {
                     if !self.heap.scopes.is_live(scope) || self.heap.scopes.get(scope).closed {
                         continue;
                     }
+                    if self.heap.scopes.get(scope).kind == crate::task::ScopeKind::Root {
+                        // The program's deadline (`Limits::deadline`): the program fails with it.
+                        let ms = self.sched.limits.deadline.map_or(0, |d| d.as_millis());
+                        let error = self.heap.alloc_error(crate::object::ErrorObj {
+                            kind: "LimitExceeded".into(),
+                            message: format!("deadline of {ms} ms exceeded").into(),
+                            trace: Vec::new(),
+                            fields: Vec::new(),
+                        });
+                        let failures = self.heap.scopes.get_mut(scope).failures_mut();
+                        if failures.first_error.is_none() {
+                            failures.first_error = Some(error);
+                        }
+                    }
                     self.heap.scopes.get_mut(scope).expired = true;
                     self.cancel_scope(scope);
                 }
@@ -514,6 +551,25 @@ impl Vm {
                 *ran += started.elapsed().as_nanos() as u64;
             }
         }
+        let end = match (end, self.sched.limit_hit.take()) {
+            // A limit hit during the slice is raised where the task stands.
+            (SliceEnd::Preempted | SliceEnd::Blocked, Some(message)) => {
+                self.sched.yielding = false;
+                let t = self.heap.tasks.get_mut(task);
+                if t.state == TaskState::Blocked {
+                    let wait = std::mem::replace(&mut t.wait, Wait::None);
+                    self.forget_wait(task, wait);
+                }
+                let t = self.heap.tasks.get_mut(task);
+                t.seq = t.seq.wrapping_add(1);
+                t.resume = Some(Resume::Raise("LimitExceeded", message.into()));
+                t.state = TaskState::Ready;
+                let p = t.priority as usize;
+                self.sched.push_ready(task, p);
+                return None;
+            }
+            (end, _) => end,
+        };
         match end {
             SliceEnd::Finished(result) => self.finish_body(task, result),
             SliceEnd::Preempted if cut_short => {

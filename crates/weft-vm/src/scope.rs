@@ -41,7 +41,19 @@ impl SpawnKind {
 
 impl Vm {
     /// Spawns a task that calls `callee(args)`; it joins the back of its ready queue.
+    /// Raises `LimitExceeded` when one more task would pass `Limits::max_tasks`.
+    pub(crate) fn check_task_limit(&self) -> VmResult<()> {
+        match self.sched.limits.max_tasks {
+            Some(max) if self.sched.live_tasks >= max => Err(raise(
+                "LimitExceeded",
+                format!("task limit of {max} exceeded"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn spawn_task(&mut self, callee: Value, args: &[Value], kind: SpawnKind) -> Value {
+        self.sched.live_tasks += 1;
         let parent = match kind {
             SpawnKind::Child => self.current_scope(),
             SpawnKind::Detached | SpawnKind::Link => self.root_scope(),
@@ -107,6 +119,7 @@ impl Vm {
     /// A task in the root scope that calls `func()` when given, else runs the frames set up in
     /// the VM (which it takes over).
     pub(crate) fn spawn_root_task(&mut self, func: Option<Value>) -> Handle<Task> {
+        self.sched.live_tasks += 1;
         let root = self.root_scope();
         let id = self.sched.next_id();
         let mut task = Task::new(id, func.unwrap_or(Value::Nil), &[]);
@@ -369,6 +382,7 @@ impl Vm {
                 Err(e) => Outcome::Error(e),
             };
             let finished = self.sched.next_finish();
+            self.sched.live_tasks -= 1;
             let t = self.heap.tasks.get_mut(task);
             t.state = TaskState::Done;
             t.outcome = Some(outcome);

@@ -418,6 +418,17 @@ impl Vm {
             kind: FrameKind::Call,
         });
         self.start_main(None);
+        self.arm_deadline();
+    }
+
+    /// Sets the program's deadline timer from `Limits::deadline` (on the root scope); `start`
+    /// does it, a host that spawns tasks itself calls it once.
+    pub fn arm_deadline(&mut self) {
+        if let Some(deadline) = self.sched.limits.deadline {
+            let root = self.root_scope();
+            let at = self.sched.clock.now_ns() + deadline.as_nanos() as u64;
+            self.deadline_at(root, at);
+        }
     }
 
     /// Starts a program whose main task calls `func()` (for example one `test_*` function of
@@ -434,9 +445,11 @@ impl Vm {
     fn reset_scheduler(&mut self) {
         let virtual_time = self.sched.clock.is_virtual();
         let grace = self.sched.cancel_grace;
+        let limits = self.sched.limits.clone();
         let clock_now = self.sched.clock.now_ns();
         self.sched = Scheduler::new();
         self.sched.cancel_grace = grace;
+        self.sched.limits = limits;
         if virtual_time {
             self.sched.set_virtual(clock_now);
         }
@@ -524,6 +537,15 @@ impl Vm {
             return;
         }
         self.collect_garbage();
+        if let Some(max) = self.sched.limits.max_memory {
+            let estimate = self.heap.live_objects() * 64;
+            if estimate > max {
+                self.sched.limit_hit = Some(format!(
+                    "memory limit of {} MB exceeded",
+                    max / (1024 * 1024)
+                ));
+            }
+        }
     }
 
     /// Collects garbage now (same safe-point rule as `maybe_collect`).

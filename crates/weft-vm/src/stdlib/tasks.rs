@@ -211,6 +211,7 @@ fn start(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     for item in items {
         out.push(match item {
             Value::Func(_) | Value::Native(_) | Value::Bound(_) => {
+                vm.check_task_limit()?;
                 vm.spawn_task(item, &[], crate::scope::SpawnKind::Child)
             }
             other => other,
