@@ -106,6 +106,12 @@ impl Vm {
         self.cancel_scope(root);
     }
 
+    /// The error that failed the root scope (a detached task's unobserved failure, the deadline),
+    /// if any: it is why every task was cancelled.
+    pub fn root_failure(&self) -> Option<Value> {
+        self.heap.scopes.get(self.sched.root?).first_error()
+    }
+
     /// How many host operations are pending.
     pub fn pending_host_ops(&self) -> usize {
         self.sched.host_waits

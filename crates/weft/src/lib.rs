@@ -88,9 +88,30 @@ pub struct Builder {
     stderr: Option<Box<dyn Write>>,
     cancel_grace: Duration,
     fuel: Option<u64>,
+    limits: weft_vm::Limits,
 }
 
 impl Builder {
+    /// At most `n` unfinished tasks at once; a spawn beyond raises `LimitExceeded` in the script.
+    pub fn max_tasks(mut self, n: usize) -> Self {
+        self.limits.max_tasks = Some(n);
+        self
+    }
+
+    /// At most about `bytes` of heap (64 bytes per object, checked after each collection); the
+    /// running task gets `LimitExceeded`.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.limits.max_memory = Some(bytes);
+        self
+    }
+
+    /// Everything the VM runs must finish within `deadline` (from building the VM, on the VM
+    /// clock); then every task is cancelled and the pending call fails with `LimitExceeded`.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.limits.deadline = Some(deadline);
+        self
+    }
+
     /// Virtual time: the clock starts at 0 and jumps to the next timer when nothing is ready.
     pub fn virtual_time(mut self, on: bool) -> Self {
         self.virtual_time = on;
@@ -133,6 +154,8 @@ impl Builder {
         }
         core.set_virtual_time(self.virtual_time);
         core.sched.cancel_grace = self.cancel_grace;
+        core.sched.limits = self.limits;
+        core.arm_deadline();
         let module = core.new_module("<host>");
         let shared = Rc::new(Shared::default());
         let mut vm = Vm {
@@ -176,6 +199,7 @@ impl Vm {
             stderr: None,
             cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
             fuel: None,
+            limits: weft_vm::Limits::default(),
         }
     }
 
@@ -229,6 +253,11 @@ impl Vm {
         outcome?;
         match self.core.task_result(task) {
             Some(Ok(value)) => Ok(value),
+            // Cancelled because the whole VM failed (a limit, a detached task): report why.
+            Some(Err(error)) if self.core.display(error).starts_with("TaskCancelled") => {
+                let cause = self.core.root_failure().unwrap_or(error);
+                Err(self.runtime_error(cause))
+            }
             Some(Err(error)) => Err(self.runtime_error(error)),
             None => Err(Error::Host("the task did not finish".into())),
         }
@@ -359,6 +388,8 @@ impl Vm {
                 }
                 Halt::Exit(code) => return Err(Error::Exit(code)),
             };
+            // Futures the slice started go to the event loop before it waits.
+            self.shared.spawn_host_futures();
             match pause {
                 None => tokio::task::yield_now().await,
                 Some(wait) => {
@@ -397,6 +428,28 @@ impl Vm {
         );
         self.core.define_builtin(name, native);
         self.core.sync_builtin(self.module, name);
+    }
+
+    /// Registers a module of host functions, for `import name` in scripts.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::new();
+    /// let geometry = weft::Module::new()
+    ///     .function("area", |w: f64, h: f64| w * h)
+    ///     .value("unit", "m");
+    /// vm.register_module("geometry", geometry);
+    /// let v = vm.eval("import geometry\n\"${geometry.area(2, 3.5)} ${geometry.unit}2\"").unwrap();
+    /// assert_eq!(vm.display(v), "7.0 m2");
+    /// ```
+    pub fn register_module(&mut self, name: &str, module: Module) {
+        let mut members = Vec::new();
+        for member in module.members {
+            let member_name = member.name();
+            let value = member.make(&mut self.core, name);
+            members.push((member_name, value));
+        }
+        let members: Vec<(&str, Value)> = members.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        self.core.register_module(name, members);
     }
 
     /// Registers an async host function: `f` gets the arguments (converted) and returns a
@@ -479,6 +532,62 @@ impl Vm {
     /// A token that stops every script from any thread (see [`CancelToken`]).
     pub fn cancel_token(&self) -> host::CancelToken {
         self.shared.cancel_token()
+    }
+}
+
+/// A module of host functions and values, for [`Vm::register_module`].
+#[derive(Default)]
+pub struct Module {
+    members: Vec<Member>,
+}
+
+type MakeMember = Box<dyn FnOnce(&mut Core, &str) -> Value>;
+
+struct Member {
+    name: String,
+    make: MakeMember,
+}
+
+impl Member {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn make(self, core: &mut Core, module: &str) -> Value {
+        (self.make)(core, module)
+    }
+}
+
+impl Module {
+    /// An empty module.
+    pub fn new() -> Module {
+        Module::default()
+    }
+
+    /// Adds a host function (as [`Vm::register_fn`] takes them).
+    pub fn function<Args, F: HostFn<Args>>(mut self, name: &str, func: F) -> Self {
+        let member = name.to_string();
+        self.members.push(Member {
+            name: name.to_string(),
+            make: Box::new(move |core: &mut Core, module: &str| {
+                let shown: Rc<str> = Rc::from(format!("{module}.{member}"));
+                let label = shown.clone();
+                core.native_closure(
+                    &label,
+                    Rc::new(move |vm: &mut Core, args: &[Value]| func.call(vm, &shown, args)),
+                )
+            }),
+        });
+        self
+    }
+
+    /// Adds a constant.
+    pub fn value<T: IntoWeft + 'static>(mut self, name: &str, value: T) -> Self {
+        self.members.push(Member {
+            name: name.to_string(),
+            make: Box::new(move |core: &mut Core, _| value.into_weft(core)),
+        });
+        self
     }
 }
 
