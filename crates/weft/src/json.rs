@@ -10,6 +10,16 @@ use weft_vm::{value_error, Key, Value, VmResult};
 use crate::{Core, Error, Vm};
 
 /// A Weft value holding the data of `data`.
+///
+/// ```
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Point { x: i64, y: i64 }
+/// let mut vm = weft::Vm::new();
+/// let v = weft::to_value(&mut vm, &Point { x: 1, y: 2 }).unwrap();
+/// assert_eq!(vm.display(v), "{\"x\": 1, \"y\": 2}");
+/// let back: Point = weft::from_value(&mut vm, v).unwrap();
+/// assert_eq!(back, Point { x: 1, y: 2 });
+/// ```
 pub fn to_value<T: Serialize>(vm: &mut Vm, data: &T) -> Result<Value, Error> {
     let json = serde_json::to_value(data).map_err(|e| Error::Host(e.to_string()))?;
     Ok(from_json(vm.core(), &json))

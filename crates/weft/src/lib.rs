@@ -235,6 +235,14 @@ impl Vm {
     }
 
     /// Calls the global function `name` of the host's module (or a builtin) with `args`.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::new();
+    /// vm.eval("fn greet(name) { \"hello ${name}\" }").unwrap();
+    /// let who = vm.value("weft".to_string());
+    /// let v = vm.call("greet", &[who]).unwrap();
+    /// assert_eq!(vm.display(v), "hello weft");
+    /// ```
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
         let func = self
             .core
@@ -297,6 +305,19 @@ impl Vm {
 
     /// Runs for at most `budget` instructions without blocking, for a host that drives the VM
     /// from its own loop. Completed host work is applied first.
+    ///
+    /// ```
+    /// use weft::RunState;
+    /// let mut vm = weft::Vm::builder().virtual_time(true).build();
+    /// vm.eval("fn count(n) { let i = 0\nwhile i < n { i += 1 }\ni }").unwrap();
+    /// let task = vm.spawn("count", &[weft::Value::Int(100_000)]).unwrap();
+    /// let mut frames = 0;
+    /// while vm.run_until_idle(10_000).unwrap() != RunState::Done {
+    ///     frames += 1; // the host renders a frame between slices
+    /// }
+    /// assert!(frames > 10);
+    /// assert_eq!(vm.display(vm.result(&task).unwrap().unwrap()), "100000");
+    /// ```
     pub fn run_until_idle(&mut self, budget: u64) -> Result<RunState, Error> {
         self.shared.poll_host_futures();
         self.apply_completions();
@@ -455,6 +476,16 @@ impl Vm {
     /// Registers an async host function: `f` gets the arguments (converted) and returns a
     /// future; the calling task waits for it while the other tasks run. Its output is a value,
     /// or `Err(HostError)` raised in the calling task.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::new();
+    /// vm.register_async_fn("double_later", |(n,): (i64,)| async move {
+    ///     tokio::task::yield_now().await;
+    ///     Ok::<_, weft::HostError>(n * 2)
+    /// });
+    /// let v = vm.eval("all([|| double_later(1), || double_later(2)])").unwrap();
+    /// assert_eq!(vm.display(v), "[2, 4]");
+    /// ```
     pub fn register_async_fn<A, Fut, T>(&mut self, name: &str, func: impl Fn(A) -> Fut + 'static)
     where
         A: FromWeftArgs,
@@ -478,12 +509,33 @@ impl Vm {
     }
 
     /// Receives every value a script passes to `emit(event)`, converted to JSON.
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let mut vm = weft::Vm::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// vm.on_event(move |event| sink.borrow_mut().push(event));
+    /// vm.eval("emit({score: 3})").unwrap();
+    /// assert_eq!(seen.borrow()[0], serde_json::json!({"score": 3}));
+    /// ```
     pub fn on_event(&mut self, handler: impl FnMut(serde_json::Value) + 'static) {
         *self.shared.events.borrow_mut() = Some(Box::new(handler));
     }
 
     /// A task for scripts to `await`, and the resolver the host completes it with later.
     /// Dropping the resolver unresolved fails the task, so nothing waits forever.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::builder().virtual_time(true).build();
+    /// vm.eval("fn plus_one(t) { await t + 1 }").unwrap();
+    /// let (promise, resolver) = vm.promise();
+    /// let task = vm.spawn("plus_one", &[promise.value(&vm)]).unwrap();
+    /// vm.run_until_idle(1_000).unwrap();      // plus_one now waits for the host
+    /// resolver.resolve(41i64);
+    /// vm.run_until_idle(1_000).unwrap();
+    /// assert_eq!(vm.display(vm.result(&task).unwrap().unwrap()), "42");
+    /// ```
     pub fn promise(&mut self) -> (TaskRef, Resolver) {
         host::promise(self)
     }
@@ -505,6 +557,14 @@ impl Vm {
     }
 
     /// Keeps a value alive across collections for as long as the [`Root`] lives.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::new();
+    /// let list = vm.eval("[1, [2, 3]]").unwrap();
+    /// let kept = vm.root(list);
+    /// vm.core().collect_garbage();
+    /// assert_eq!(vm.display(vm.get(&kept)), "[1, [2, 3]]");
+    /// ```
     pub fn root(&mut self, value: Value) -> Root {
         Root::new(&mut self.core, value, &self.shared)
     }
@@ -530,6 +590,18 @@ impl Vm {
     }
 
     /// A token that stops every script from any thread (see [`CancelToken`]).
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::builder()
+    ///     .cancel_grace(std::time::Duration::from_millis(10))
+    ///     .build();
+    /// let token = vm.cancel_token();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(20));
+    ///     token.cancel();
+    /// });
+    /// assert!(vm.eval("while true { }").is_err());
+    /// ```
     pub fn cancel_token(&self) -> host::CancelToken {
         self.shared.cancel_token()
     }
