@@ -49,6 +49,12 @@ enum Command {
         /// The program fails with LimitExceeded after MS milliseconds (on the VM clock).
         #[arg(long, value_name = "MS")]
         deadline: Option<u64>,
+        /// Allow reading environment variables (`os.env`).
+        #[arg(long)]
+        allow_env: bool,
+        /// Allow everything a script can ask for.
+        #[arg(long)]
+        allow_all: bool,
         /// On SIGQUIT (Ctrl-\\), print every task and where it is waiting.
         #[arg(long)]
         dump_tasks_on_signal: bool,
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
             max_tasks,
             max_memory,
             deadline,
+            allow_env,
+            allow_all,
         }) => report::run_file(
             &file,
             args,
@@ -107,6 +115,11 @@ fn main() -> ExitCode {
                     max_tasks,
                     max_memory: max_memory.map(|mb| mb * 1024 * 1024),
                     deadline: deadline.map(std::time::Duration::from_millis),
+                },
+                permissions: if allow_all {
+                    weft_vm::Permissions::all()
+                } else {
+                    weft_vm::Permissions { env: allow_env }
                 },
             },
         ),

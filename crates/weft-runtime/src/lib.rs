@@ -25,6 +25,8 @@ pub struct Options {
     pub cancel_grace: Duration,
     /// `--max-tasks`, `--max-memory`, `--deadline` (LANGUAGE.md §9).
     pub limits: weft_vm::Limits,
+    /// `--allow-env`, `--allow-all`.
+    pub permissions: weft_vm::Permissions,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
             dump_tasks_on_signal: false,
             cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
             limits: weft_vm::Limits::default(),
+            permissions: weft_vm::Permissions::default(),
         }
     }
 }
@@ -44,6 +47,7 @@ impl Options {
         vm.set_virtual_time(self.virtual_time);
         vm.sched.cancel_grace = self.cancel_grace;
         vm.sched.limits = self.limits.clone();
+        vm.permissions = self.permissions.clone();
     }
 }
 

@@ -184,6 +184,8 @@ pub struct Vm {
     pub sched: Scheduler,
     /// Reused argument buffer of native calls (see `call_native`).
     pub(crate) native_args: Vec<Value>,
+    /// What scripts may touch outside the VM (none by default).
+    pub permissions: crate::permissions::Permissions,
     /// Values the host keeps alive (`Vm::root`).
     pub(crate) host_roots: Vec<Option<Value>>,
     /// Where warnings and `eprint` go.
@@ -216,6 +218,7 @@ impl Vm {
             sched: Scheduler::new(),
             native_args: Vec::new(),
             host_roots: Vec::new(),
+            permissions: Default::default(),
             err: Box::new(std::io::stderr()),
             wall_start: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use convert::{FromWeft, HostError, HostFn, HostReturn, IntoWeft};
 pub use host::{Resolver, Root, TaskRef};
 pub use json::{from_value, to_value};
-pub use weft_vm::{Halt, Value};
+pub use weft_vm::{Halt, Limits, Permissions, Value};
 
 use host::Shared;
 
@@ -89,6 +89,7 @@ pub struct Builder {
     cancel_grace: Duration,
     fuel: Option<u64>,
     limits: weft_vm::Limits,
+    permissions: weft_vm::Permissions,
 }
 
 impl Builder {
@@ -136,6 +137,12 @@ impl Builder {
         self
     }
 
+    /// What scripts may touch outside the VM; nothing by default (LANGUAGE.md §9).
+    pub fn permissions(mut self, permissions: weft_vm::Permissions) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
     /// Instruction fuel for everything the VM runs; beyond it, calls fail with
     /// [`Error::Limit`] and every task is cancelled.
     pub fn fuel(mut self, instructions: u64) -> Self {
@@ -155,6 +162,7 @@ impl Builder {
         core.set_virtual_time(self.virtual_time);
         core.sched.cancel_grace = self.cancel_grace;
         core.sched.limits = self.limits;
+        core.permissions = self.permissions;
         core.arm_deadline();
         let module = core.new_module("<host>");
         let shared = Rc::new(Shared::default());
@@ -200,6 +208,7 @@ impl Vm {
             cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
             fuel: None,
             limits: weft_vm::Limits::default(),
+            permissions: weft_vm::Permissions::default(),
         }
     }
 

@@ -36,6 +36,7 @@ impl Vm {
 fn env(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("os.env", args, 1, 1)?;
     let name = check_str(vm, "os.env", args[0])?;
+    vm.check_env("os.env")?;
     let name = vm.heap.str(name).clone();
     if name.is_empty() || name.contains(['=', '\0']) {
         return Ok(Value::Nil);
