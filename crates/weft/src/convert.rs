@@ -10,6 +10,13 @@ use weft_vm::{type_error, Value, VmResult};
 use crate::Core;
 
 /// A Rust type a Weft value converts to.
+///
+/// ```
+/// let mut vm = weft::Vm::new();
+/// let v = vm.eval("[1.5, nil]").unwrap();
+/// assert_eq!(vm.extract::<Vec<Option<f64>>>(v), Some(vec![Some(1.5), None]));
+/// assert_eq!(vm.extract::<String>(v), None);
+/// ```
 pub trait FromWeft: Sized {
     /// What the type is called in error messages.
     const NAME: &'static str;
@@ -18,6 +25,12 @@ pub trait FromWeft: Sized {
 }
 
 /// A Rust type that converts to a Weft value.
+///
+/// ```
+/// let mut vm = weft::Vm::new();
+/// let v = vm.value(Some("text".to_string()));
+/// assert_eq!(vm.display(v), "text");
+/// ```
 pub trait IntoWeft {
     /// The conversion (may allocate on the VM's heap).
     fn into_weft(self, vm: &mut Core) -> Value;
@@ -168,6 +181,15 @@ impl<T: IntoWeft> IntoWeft for Option<T> {
 }
 
 /// A host function's failure, which becomes a Weft error value (`kind: message`).
+///
+/// ```
+/// let mut vm = weft::Vm::new();
+/// vm.register_fn("deny", || -> Result<i64, weft::HostError> {
+///     Err(weft::HostError::new("PermissionDenied", "not for you"))
+/// });
+/// let v = vm.eval("try { deny() } catch e { e.kind }").unwrap();
+/// assert_eq!(vm.display(v), "PermissionDenied");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError {
     /// The error kind scripts see (`e.kind`), e.g. `ValueError`.
@@ -267,7 +289,7 @@ pub(crate) fn arity(name: &str, args: &[Value], n: usize) -> VmResult<()> {
     )))
 }
 
-/// A Rust closure usable as a Weft function: its parameters are converted with [`FromWeft`]
+/// A Rust closure usable as a Weft function (see [`Vm::register_fn`](crate::Vm::register_fn)): its parameters are converted with [`FromWeft`]
 /// and its result with [`HostReturn`]. Implemented for closures of up to four parameters.
 pub trait HostFn<Args>: 'static {
     /// Calls the closure with the script's arguments.

@@ -120,7 +120,7 @@ impl Shared {
     }
 }
 
-/// Stops every script of a VM from any thread: `token.cancel()` cancels all tasks at their next
+/// Stops every script of a VM from any thread (see [`Vm::cancel_token`] for an example): `token.cancel()` cancels all tasks at their next
 /// checkpoint, and a task that runs without one is interrupted after the cancel grace.
 #[derive(Clone)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -132,7 +132,7 @@ impl CancelToken {
     }
 }
 
-/// A value kept alive across collections while this handle lives.
+/// A value kept alive across collections while this handle lives (see [`Vm::root`]).
 pub struct Root {
     id: usize,
     released: Rc<RefCell<Vec<usize>>>,
@@ -157,7 +157,7 @@ impl Drop for Root {
     }
 }
 
-/// A task handed to the host (rooted, so it stays valid).
+/// A task handed to the host (rooted, so it stays valid); see [`Vm::spawn`] and [`Vm::promise`].
 pub struct TaskRef(Root);
 
 impl TaskRef {
@@ -179,7 +179,7 @@ impl TaskRef {
     }
 }
 
-/// Completes a promise made by [`Vm::promise`]. Dropping it unresolved rejects the promise with
+/// Completes a promise made by [`Vm::promise`] (an example is there). Dropping it unresolved rejects the promise with
 /// `HostError: the host dropped the promise`.
 pub struct Resolver {
     id: i64,

@@ -35,6 +35,18 @@ use host::Shared;
 pub type Core = weft_vm::Vm;
 
 /// An error crossing from the script to the host.
+///
+/// ```
+/// let mut vm = weft::Vm::new();
+/// match vm.eval("[1, 2][5]") {
+///     Err(weft::Error::Runtime { message, trace }) => {
+///         assert_eq!(message, "IndexError: list index 5 out of range for length 2");
+///         assert_eq!(trace, vec!["<main> <eval>:1:1"]);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(matches!(vm.eval("let = 1"), Err(weft::Error::Compile(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// The source did not compile: every diagnostic, rendered.
@@ -69,6 +81,13 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Where [`Vm::run_until_idle`] stopped.
+///
+/// ```
+/// let mut vm = weft::Vm::new();
+/// vm.eval("fn nap() { sleep(50) }").unwrap();
+/// let task = vm.spawn("nap", &[]).unwrap();
+/// assert!(matches!(vm.run_until_idle(1_000).unwrap(), weft::RunState::Idle(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunState {
     /// Every task finished.
@@ -82,6 +101,18 @@ pub enum RunState {
 }
 
 /// Settings for a new [`Vm`].
+///
+/// ```
+/// use std::time::Duration;
+/// let mut vm = weft::Vm::builder()
+///     .virtual_time(true)
+///     .stdout(std::io::sink())
+///     .max_tasks(1_000)
+///     .deadline(Duration::from_secs(5))
+///     .build();
+/// let v = vm.eval("sleep(1000)\nnow()").unwrap();   // virtual: no real waiting
+/// assert_eq!(vm.display(v), "1000.0");
+/// ```
 pub struct Builder {
     virtual_time: bool,
     stdout: Option<Box<dyn Write>>,
@@ -223,7 +254,17 @@ impl Vm {
         self.eval_named("<eval>", source)
     }
 
-    /// Runs a file like [`Vm::eval`].
+    /// Runs a file like [`Vm::eval`]; relative imports in it resolve from its folder.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("weft-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("init.weft"), "let answer = 42").unwrap();
+    /// let mut vm = weft::Vm::new();
+    /// vm.load_file(dir.join("init.weft")).unwrap();
+    /// let answer = vm.eval("answer").unwrap();
+    /// assert_eq!(vm.display(answer), "42");
+    /// ```
     pub fn load_file(&mut self, path: impl AsRef<std::path::Path>) -> Result<Value, Error> {
         let path = path.as_ref();
         let source = std::fs::read_to_string(path)
@@ -303,11 +344,30 @@ impl Vm {
     }
 
     /// Runs every task to the end (the program's tasks, detached tasks, pending host work).
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::builder().virtual_time(true).build();
+    /// vm.eval("let log = []\nspawn_detached { sleep(10); log.push(\"late\") }").unwrap();
+    /// vm.run().unwrap();
+    /// let log = vm.eval("log").unwrap();
+    /// assert_eq!(vm.display(log), "[\"late\"]");
+    /// ```
     pub fn run(&mut self) -> Result<(), Error> {
         self.block_on_drive(None)
     }
 
     /// [`Vm::run`] inside the host's tokio runtime; call it within a `LocalSet`.
+    ///
+    /// ```
+    /// let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// tokio::task::LocalSet::new().block_on(&runtime, async {
+    ///     let mut vm = weft::Vm::new();
+    ///     vm.register_async_fn("tick", |(): ()| async { Ok::<_, weft::HostError>(1i64) });
+    ///     let task = vm.spawn("tick", &[]).unwrap();
+    ///     vm.run_async().await.unwrap();
+    ///     assert_eq!(vm.display(vm.result(&task).unwrap().unwrap()), "1");
+    /// });
+    /// ```
     pub async fn run_async(&mut self) -> Result<(), Error> {
         self.drive(None).await
     }
@@ -550,6 +610,15 @@ impl Vm {
     }
 
     /// Sends `message` to a task's mailbox.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::builder().virtual_time(true).build();
+    /// vm.eval("fn echo() { receive { m => \"got ${m}\" } }").unwrap();
+    /// let task = vm.spawn("echo", &[]).unwrap();
+    /// vm.send(&task, "ping");
+    /// vm.run().unwrap();
+    /// assert_eq!(vm.display(vm.result(&task).unwrap().unwrap()), "got ping");
+    /// ```
     pub fn send(&mut self, task: &TaskRef, message: impl IntoWeft) {
         let message = message.into_weft(&mut self.core);
         if let Value::Task(t) = task.get(&self.core) {
@@ -558,6 +627,16 @@ impl Vm {
     }
 
     /// Cancels a task; true if it was still running.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::builder().virtual_time(true).build();
+    /// vm.eval("fn forever() { receive { m => m } }").unwrap();
+    /// let task = vm.spawn("forever", &[]).unwrap();
+    /// vm.run_until_idle(1_000).unwrap();
+    /// assert!(vm.cancel(&task));
+    /// vm.run_until_idle(1_000).unwrap();
+    /// assert!(vm.result(&task).unwrap().is_err());   // TaskCancelled
+    /// ```
     pub fn cancel(&mut self, task: &TaskRef) -> bool {
         match task.get(&self.core) {
             Value::Task(t) => self.core.cancel_task(t),
@@ -588,7 +667,14 @@ impl Vm {
         self.core.display(value)
     }
 
-    /// A value from Rust data.
+    /// A value from Rust data (see [`IntoWeft`]); [`Vm::extract`] goes the other way.
+    ///
+    /// ```
+    /// let mut vm = weft::Vm::new();
+    /// let v = vm.value(vec![1i64, 2, 3]);
+    /// assert_eq!(vm.display(v), "[1, 2, 3]");
+    /// assert_eq!(vm.extract::<Vec<i64>>(v), Some(vec![1, 2, 3]));
+    /// ```
     pub fn value(&mut self, data: impl IntoWeft) -> Value {
         data.into_weft(&mut self.core)
     }
