@@ -13,7 +13,7 @@ use std::rc::Rc;
 use crate::error::Exc;
 use crate::task::{Outcome, Resume, Task, TaskState, Wait};
 use crate::value::{Handle, ModuleId, Value};
-use crate::vm::{FnProto, Frame, FrameKind, Vm};
+use crate::vm::{FnProto, Vm};
 
 /// A pending host operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,16 +41,7 @@ impl Vm {
             std::mem::take(&mut self.frames),
             std::mem::take(&mut self.handlers),
         );
-        self.stack
-            .resize((main.proto.n_regs as usize).max(1), Value::Nil);
-        self.frames.push(Frame {
-            proto: main,
-            closure: None,
-            pc: 0,
-            base: 0,
-            module,
-            kind: FrameKind::Call,
-        });
+        self.load_top_level(main, module);
         let task = self.spawn_root_task(None);
         (self.stack, self.frames, self.handlers) = saved;
         self.heap.tasks.get_mut(task).observed = true;

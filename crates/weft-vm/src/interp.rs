@@ -413,25 +413,16 @@ impl Vm {
                             None => match self.stack[slot] {
                                 // `for v in ch`: off the hot path, as channel state never
                                 // holds the int index the other iterations use.
-                                Value::Channel(ch) => {
-                                    match self.channel_iter_next(ch, slot, base + dst as usize) {
-                                        Ok(Some(value)) => {
-                                            self.stack[base + dst as usize] = value;
-                                            Ok(())
-                                        }
-                                        Ok(None) => {
-                                            pc = (pc as i64 + offset as i64) as usize;
-                                            Ok(())
-                                        }
-                                        Err(Exc::Block) => {
-                                            // Run this instruction again when woken: it then finds
-                                            // the received value in R[dst].
-                                            pc -= 1;
-                                            Err(Exc::Block)
-                                        }
-                                        Err(e) => Err(e),
-                                    }
-                                }
+                                // When it blocks, the instruction runs again once woken and
+                                // finds the received value in R[dst].
+                                Value::Channel(ch) => rerun_when_woken(
+                                    self.channel_iter_next(ch, slot, base + dst as usize),
+                                    &mut pc,
+                                )
+                                .map(|next| match next {
+                                    Some(value) => self.stack[base + dst as usize] = value,
+                                    None => pc = (pc as i64 + offset as i64) as usize,
+                                }),
                                 _ => {
                                     pc = (pc as i64 + offset as i64) as usize;
                                     Ok(())
@@ -575,20 +566,19 @@ impl Vm {
                         base: b,
                         dst,
                         offset,
-                    } => match self.receive_next(base + b as usize, base + dst as usize) {
-                        Ok(false) => Ok(()),
-                        Ok(true) => {
-                            pc = (pc as i64 + offset as i64) as usize;
-                            Ok(())
-                        }
-                        Err(Exc::Block) => {
-                            // Run this instruction again when a message or the deadline wakes
-                            // the task; the waker sets the timed-out flag in R[base+2].
-                            pc -= 1;
-                            Err(Exc::Block)
-                        }
-                        Err(e) => Err(e),
-                    },
+                    } => {
+                        // When it blocks, the instruction runs again once a message or the
+                        // deadline wakes the task (the waker sets the timed-out flag R[base+2]).
+                        rerun_when_woken(
+                            self.receive_next(base + b as usize, base + dst as usize),
+                            &mut pc,
+                        )
+                        .map(|timed_out| {
+                            if timed_out {
+                                pc = (pc as i64 + offset as i64) as usize;
+                            }
+                        })
+                    }
                     Op::ReceiveTake { base: b } => {
                         self.receive_take(base + b as usize);
                         Ok(())
@@ -720,6 +710,15 @@ impl Vm {
         };
         Ok(self.heap.alloc_range(range))
     }
+}
+
+/// For instructions that run again after their task is woken (`for v in ch`, `receive`): when
+/// `result` is `Exc::Block`, moves `pc` back onto the instruction.
+fn rerun_when_woken<T>(result: VmResult<T>, pc: &mut usize) -> VmResult<T> {
+    if let Err(Exc::Block) = result {
+        *pc -= 1;
+    }
+    result
 }
 
 /// The register (relative to the frame) that receives the result of an instruction that blocked.

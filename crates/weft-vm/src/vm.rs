@@ -407,6 +407,24 @@ impl Vm {
     /// task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
     pub fn start(&mut self, main: Rc<FnProto>, module: ModuleId) {
         self.reset_scheduler();
+        self.load_top_level(main, module);
+        self.start_main(None);
+        self.arm_deadline();
+    }
+
+    /// Sets the program's deadline timer from `Limits::deadline` (on the root scope); `start`
+    /// does it, a host that spawns tasks itself calls it once.
+    pub fn arm_deadline(&mut self) {
+        if let Some(deadline) = self.sched.limits.deadline {
+            let root = self.root_scope();
+            let at = self.sched.clock.now_ns() + deadline.as_nanos() as u64;
+            self.deadline_at(root, at);
+        }
+    }
+
+    /// Replaces the VM's registers and frames with one frame running a module's top level (the
+    /// next root task takes them over).
+    pub(crate) fn load_top_level(&mut self, main: Rc<FnProto>, module: ModuleId) {
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();
@@ -420,18 +438,6 @@ impl Vm {
             module,
             kind: FrameKind::Call,
         });
-        self.start_main(None);
-        self.arm_deadline();
-    }
-
-    /// Sets the program's deadline timer from `Limits::deadline` (on the root scope); `start`
-    /// does it, a host that spawns tasks itself calls it once.
-    pub fn arm_deadline(&mut self) {
-        if let Some(deadline) = self.sched.limits.deadline {
-            let root = self.root_scope();
-            let at = self.sched.clock.now_ns() + deadline.as_nanos() as u64;
-            self.deadline_at(root, at);
-        }
     }
 
     /// Starts a program whose main task calls `func()` (for example one `test_*` function of

@@ -294,13 +294,17 @@ impl Vm {
     /// assert_eq!(vm.display(v), "hello weft");
     /// ```
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
-        let func = self
-            .core
-            .global(self.module, name)
-            .or_else(|| self.core.builtin(name))
-            .ok_or_else(|| Error::Host(format!("no function named '{name}'")))?;
+        let func = self.function(name)?;
         let task = self.core.spawn_host_call(func, args);
         self.finish(task)
+    }
+
+    /// The global function `name` of the host's module, or the builtin of that name.
+    fn function(&self, name: &str) -> Result<Value, Error> {
+        self.core
+            .global(self.module, name)
+            .or_else(|| self.core.builtin(name))
+            .ok_or_else(|| Error::Host(format!("no function named '{name}'")))
     }
 
     /// Runs until `task` is done (other tasks keep running meanwhile) and returns its result.
@@ -324,11 +328,7 @@ impl Vm {
     /// Starts the global function `name` as a task without waiting for it; drive it with
     /// [`Vm::run_until_idle`] or [`Vm::run`], then read [`Vm::result`].
     pub fn spawn(&mut self, name: &str, args: &[Value]) -> Result<TaskRef, Error> {
-        let func = self
-            .core
-            .global(self.module, name)
-            .or_else(|| self.core.builtin(name))
-            .ok_or_else(|| Error::Host(format!("no function named '{name}'")))?;
+        let func = self.function(name)?;
         let task = self.core.spawn_host_call(func, args);
         Ok(host::TaskRef::new(&mut self.core, task, &self.shared))
     }
