@@ -49,6 +49,12 @@ enum Command {
         /// The program fails with LimitExceeded after MS milliseconds (on the VM clock).
         #[arg(long, value_name = "MS")]
         deadline: Option<u64>,
+        /// Allow reading files (`fs`), everywhere or only under the given comma-separated paths.
+        #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true)]
+        allow_read: Option<Option<String>>,
+        /// Allow writing, creating and removing files (`fs`), everywhere or under the given paths.
+        #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true)]
+        allow_write: Option<Option<String>>,
         /// Allow reading environment variables (`os.env`).
         #[arg(long)]
         allow_env: bool,
@@ -82,6 +88,15 @@ enum Command {
     },
 }
 
+/// `--allow-read` (everything) or `--allow-read=a,b` (those paths), or nothing.
+fn grant(flag: Option<Option<String>>) -> weft_vm::Grant {
+    match flag {
+        None => weft_vm::Grant::None,
+        Some(None) => weft_vm::Grant::All,
+        Some(Some(paths)) => weft_vm::Grant::paths(paths.split(',').filter(|p| !p.is_empty())),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -102,6 +117,8 @@ fn main() -> ExitCode {
             max_tasks,
             max_memory,
             deadline,
+            allow_read,
+            allow_write,
             allow_env,
             allow_all,
         }) => report::run_file(
@@ -119,7 +136,11 @@ fn main() -> ExitCode {
                 permissions: if allow_all {
                     weft_vm::Permissions::all()
                 } else {
-                    weft_vm::Permissions { env: allow_env }
+                    weft_vm::Permissions {
+                        env: allow_env,
+                        read: grant(allow_read),
+                        write: grant(allow_write),
+                    }
                 },
             },
         ),

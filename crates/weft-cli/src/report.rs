@@ -60,7 +60,8 @@ pub fn run_file(path: &str, args: Vec<String>, options: &weft_runtime::Options) 
     vm.set_args(args);
     options.apply(&mut vm);
     vm.start(main, module);
-    match weft_runtime::run_blocking(&mut vm, options) {
+    let work = weft_runtime::install(&mut vm);
+    match weft_runtime::run_blocking(&mut vm, options, &work) {
         Halt::Done(_) => 0,
         Halt::Error(value) => {
             print_uncaught(&vm, value);

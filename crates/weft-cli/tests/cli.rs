@@ -183,3 +183,95 @@ fn every_example_runs_to_completion() {
     }
     assert!(ran >= 2, "only {ran} examples found");
 }
+
+/// Runs `source` as `main.weft` in a fresh temp folder (the current directory) with `flags`.
+fn run_in_temp_dir(name: &str, source: &str, flags: &[&str]) -> (Output, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("weft-fs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("main.weft"), source).unwrap();
+    std::fs::write(dir.join("secret.txt"), "secret\n").unwrap();
+    let mut args = vec!["run"];
+    args.extend_from_slice(flags);
+    args.push("main.weft");
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(&args)
+        .current_dir(&dir)
+        .output()
+        .expect("weft runs");
+    (output, dir)
+}
+
+#[test]
+fn fs_reads_and_writes_real_files_within_its_grants() {
+    let source = r#"
+import fs
+fs.mkdir("data/sub")
+fs.write_text("data/sub/a.txt", "one\n")
+fs.append("data/sub/a.txt", "two\n")
+print(fs.read_text("data/sub/a.txt") == "one\ntwo\n", fs.read_bytes("data/sub/a.txt")[0])
+print(fs.exists("data/sub/a.txt"), fs.exists("data/none"), fs.list_dir("data/sub"))
+print(try { fs.read_text("data/none") } catch e { e.kind })
+fs.remove("data/sub")
+print(fs.list_dir("data"))
+"#;
+    let (output, dir) = run_in_temp_dir("rw", source, &["--allow-read=data", "--allow-write=data"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "true 111\ntrue false [\"a.txt\"]\nIOError\n[]\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!dir.join("data/sub").exists());
+}
+
+#[test]
+fn fs_denies_what_is_not_granted_and_cannot_be_escaped() {
+    let source = r#"
+import fs
+import os
+for attempt in [
+  || fs.read_text("secret.txt"),
+  || fs.read_text("data/../secret.txt"),
+  || fs.read_text("data/link/secret.txt"),
+  || fs.write_text("data/x.txt", "x"),
+  || os.env("HOME"),
+] {
+  print(try { attempt() } catch e { e })
+}
+"#;
+    let (_, dir) = run_in_temp_dir("deny", "", &[]);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&dir, dir.join("data/link")).unwrap();
+    std::fs::write(dir.join("main.weft"), source).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--allow-read=data", "main.weft"])
+        .current_dir(&dir)
+        .output()
+        .expect("weft runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "PermissionDenied: reading 'secret.txt' is not allowed: run with --allow-read",
+            "PermissionDenied: reading 'data/../secret.txt' is not allowed: run with --allow-read",
+            "PermissionDenied: reading 'data/link/secret.txt' is not allowed: run with --allow-read",
+            "PermissionDenied: writing 'data/x.txt' is not allowed: run with --allow-write",
+            "PermissionDenied: os.env needs access to the environment: run with --allow-env",
+        ],
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // --allow-all grants everything.
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--allow-all", "main.weft"])
+        .current_dir(&dir)
+        .output()
+        .expect("weft runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("secret\n\nsecret\n\nsecret\n\nnil\n"),
+        "{stdout}"
+    );
+}

@@ -6,8 +6,13 @@
 //! reports [`Halt::Idle`] it parks on a tokio timer until the next VM timer is due. Under virtual
 //! time the VM never reports a timer wait: it jumps its own clock.
 
+mod fs;
+mod host_work;
+
+use std::rc::Rc;
 use std::time::Duration;
 
+pub use host_work::{Completion, HostWork};
 use weft_vm::{Halt, Vm};
 
 /// Instructions the VM runs between two turns of the event loop. About a millisecond of work:
@@ -51,8 +56,16 @@ impl Options {
     }
 }
 
+/// Installs what the runtime provides to scripts (the `fs` module) and returns the host work
+/// queue its operations go through; pass it to [`run_blocking`] or [`run_async`].
+pub fn install(vm: &mut Vm) -> Rc<HostWork> {
+    let work = Rc::new(HostWork::default());
+    fs::install(vm, &work);
+    work
+}
+
 /// Runs the VM's started program to its end on a fresh current-thread tokio runtime.
-pub fn run_blocking(vm: &mut Vm, options: &Options) -> Halt {
+pub fn run_blocking(vm: &mut Vm, options: &Options, work: &HostWork) -> Halt {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -62,30 +75,34 @@ pub fn run_blocking(vm: &mut Vm, options: &Options) -> Halt {
         Err(_) => return vm.run_to_end(),
     };
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, run_async(vm, options))
+    local.block_on(&runtime, run_async(vm, options, work))
 }
 
 /// Runs the VM's started program to its end inside an existing tokio `LocalSet`.
-pub async fn run_async(vm: &mut Vm, options: &Options) -> Halt {
+pub async fn run_async(vm: &mut Vm, options: &Options, work: &HostWork) -> Halt {
     let mut quit = if options.dump_tasks_on_signal {
         QuitSignal::new()
     } else {
         QuitSignal::none()
     };
     let halt = loop {
+        work.apply(vm);
         let pause = match vm.run(FUEL_PER_TURN) {
             Halt::OutOfFuel => None,
             Halt::Idle { next_timer } => {
                 vm.flush();
-                // With no timer, only the host could wake a task (I/O arrives with issue 4).
-                Some(next_timer.unwrap_or(Duration::from_millis(10)))
+                // No timer: only finished host work (I/O) can wake a task.
+                Some(next_timer.unwrap_or(Duration::from_secs(3600)))
             }
             other => break other,
         };
-        // Wait for the pause (or just give tokio a turn) unless a SIGQUIT arrives first.
+        // Operations the slice started go to the event loop before it waits.
+        work.spawn_started();
+        // Wait for the pause (or just give tokio a turn), for host work, or for a SIGQUIT.
         let dump = tokio::select! {
             biased;
             _ = quit.recv() => true,
+            _ = work.finished() => false,
             _ = pause_for(pause) => false,
         };
         if dump {

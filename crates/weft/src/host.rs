@@ -9,36 +9,24 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use weft_vm::{HostOp, Value};
 
 use crate::convert::{host_result, HostError, IntoWeft};
 use crate::{Core, Vm};
 
-/// Makes a finished host operation's result once the VM is at hand.
-pub(crate) type Completion = Box<dyn FnOnce(&mut Core) -> Result<Value, Value>>;
-
-type HostFuture = Pin<Box<dyn Future<Output = Completion>>>;
+use weft_runtime::{Completion, HostWork};
 
 /// What `on_event` registered.
 pub(crate) type EventHandler = Box<dyn FnMut(serde_json::Value)>;
 
 /// State shared between the facade, its host functions and the futures they start.
-#[derive(Default)]
 pub(crate) struct Shared {
-    /// Futures started by async host functions, not yet handed to the event loop.
-    started: RefCell<Vec<(HostOp, HostFuture)>>,
-    /// Futures being polled by `run_until_idle` (no event loop).
-    polled: RefCell<Vec<(HostOp, HostFuture)>>,
-    /// Finished host work, to apply.
-    completed: Rc<RefCell<Vec<(HostOp, Completion)>>>,
-    /// Wakes the event loop when host work finishes.
-    pub(crate) notify: Rc<tokio::sync::Notify>,
+    /// Host work in flight (async host functions, files), from `weft-runtime`.
+    pub(crate) work: Rc<HostWork>,
     /// `on_event`'s handler.
     pub(crate) events: RefCell<Option<EventHandler>>,
     /// Promises by id.
@@ -58,52 +46,30 @@ enum PromiseState {
 }
 
 impl Shared {
+    /// State around the runtime's host work queue.
+    pub(crate) fn new(work: Rc<HostWork>) -> Shared {
+        Shared {
+            work,
+            events: RefCell::new(None),
+            promises: RefCell::new(HashMap::new()),
+            next_promise: RefCell::new(0),
+            released: Rc::new(RefCell::new(Vec::new())),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     /// An async host function started `future` for operation `op`.
     pub(crate) fn start<T: IntoWeft + 'static>(
         &self,
         op: HostOp,
         future: impl Future<Output = Result<T, HostError>> + 'static,
     ) {
-        let future = async move {
+        self.work.start(op, async move {
             let result = future.await;
             Box::new(move |vm: &mut Core| {
                 host_result(vm, result).map_err(|e| vm.materialize_error(e))
             }) as Completion
-        };
-        self.started.borrow_mut().push((op, Box::pin(future)));
-    }
-
-    /// Hands started futures to the event loop (a tokio `LocalSet` is running).
-    pub(crate) fn spawn_host_futures(&self) {
-        let started: Vec<_> = self.started.borrow_mut().drain(..).collect();
-        for (op, future) in started {
-            let completed = self.completed.clone();
-            let notify = self.notify.clone();
-            tokio::task::spawn_local(async move {
-                let completion = future.await;
-                completed.borrow_mut().push((op, completion));
-                notify.notify_one();
-            });
-        }
-    }
-
-    /// Without an event loop (`run_until_idle`): polls every host future once.
-    pub(crate) fn poll_host_futures(&self) {
-        let mut polled = self.polled.borrow_mut();
-        polled.extend(self.started.borrow_mut().drain(..));
-        let mut cx = Context::from_waker(Waker::noop());
-        polled.retain_mut(|(op, future)| match future.as_mut().poll(&mut cx) {
-            Poll::Ready(completion) => {
-                self.completed.borrow_mut().push((*op, completion));
-                false
-            }
-            Poll::Pending => true,
         });
-    }
-
-    /// Finished host work (and released roots are dropped here too).
-    pub(crate) fn take_completed(&self) -> Vec<(HostOp, Completion)> {
-        std::mem::take(&mut *self.completed.borrow_mut())
     }
 
     pub(crate) fn cancel_token(&self) -> CancelToken {
@@ -204,10 +170,7 @@ impl Resolver {
         self.done = true;
         let state = self.shared.promises.borrow_mut().remove(&self.id);
         match state {
-            Some(PromiseState::Waiting(op)) => {
-                self.shared.completed.borrow_mut().push((op, completion));
-                self.shared.notify.notify_one();
-            }
+            Some(PromiseState::Waiting(op)) => self.shared.work.finish(op, completion),
             _ => {
                 self.shared
                     .promises

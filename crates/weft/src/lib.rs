@@ -27,7 +27,7 @@ use std::time::Duration;
 pub use convert::{FromWeft, HostError, HostFn, HostReturn, IntoWeft};
 pub use host::{Resolver, Root, TaskRef};
 pub use json::{from_value, to_value};
-pub use weft_vm::{Halt, Limits, Permissions, Value};
+pub use weft_vm::{Grant, Halt, Limits, Permissions, Value};
 
 use host::Shared;
 
@@ -196,7 +196,7 @@ impl Builder {
         core.permissions = self.permissions;
         core.arm_deadline();
         let module = core.new_module("<host>");
-        let shared = Rc::new(Shared::default());
+        let shared = Rc::new(Shared::new(weft_runtime::install(&mut core)));
         let mut vm = Vm {
             core,
             module,
@@ -388,8 +388,8 @@ impl Vm {
     /// assert_eq!(vm.display(vm.result(&task).unwrap().unwrap()), "100000");
     /// ```
     pub fn run_until_idle(&mut self, budget: u64) -> Result<RunState, Error> {
-        self.shared.poll_host_futures();
-        self.apply_completions();
+        self.shared.work.poll_started();
+        self.shared.work.apply(&mut self.core);
         for id in self.shared.take_released() {
             self.core.unroot(id);
         }
@@ -433,8 +433,8 @@ impl Vm {
     async fn drive(&mut self, until: Option<weft_vm::Handle<weft_vm::Task>>) -> Result<(), Error> {
         const TURN: u64 = 200_000;
         loop {
-            self.shared.spawn_host_futures();
-            self.apply_completions();
+            self.shared.work.spawn_started();
+            self.shared.work.apply(&mut self.core);
             for id in self.shared.take_released() {
                 self.core.unroot(id);
             }
@@ -479,24 +479,16 @@ impl Vm {
                 Halt::Exit(code) => return Err(Error::Exit(code)),
             };
             // Futures the slice started go to the event loop before it waits.
-            self.shared.spawn_host_futures();
+            self.shared.work.spawn_started();
             match pause {
                 None => tokio::task::yield_now().await,
                 Some(wait) => {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
-                        _ = self.shared.notify.notified() => {}
+                        _ = self.shared.work.finished() => {}
                     }
                 }
             }
-        }
-    }
-
-    /// Hands finished host work to the tasks waiting for it.
-    fn apply_completions(&mut self) {
-        for (op, completion) in self.shared.take_completed() {
-            let result = completion(&mut self.core);
-            self.core.complete_host(op, result);
         }
     }
 

@@ -1,0 +1,86 @@
+//! Host work: Rust futures that tasks wait for (async host functions, file I/O).
+//!
+//! A native that starts host work parks its task (`Vm::park_on_host`) and hands the future to
+//! [`HostWork::start`]. The future cannot touch the VM, which is borrowed by whoever drives it, so
+//! it ends in a [`Completion`]: a closure that makes the result once the VM is at hand. The event
+//! loop spawns started futures on the tokio `LocalSet` ([`HostWork::spawn_started`]) and applies
+//! finished ones between runs ([`HostWork::apply`]), which wakes the waiting tasks. Without an
+//! event loop, [`HostWork::poll_started`] polls them once instead.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use weft_vm::{HostOp, Value, Vm};
+
+/// Makes a finished operation's result once the VM is at hand: the value, or the error value to
+/// throw at the call.
+pub type Completion = Box<dyn FnOnce(&mut Vm) -> Result<Value, Value>>;
+
+type HostFuture = Pin<Box<dyn Future<Output = Completion>>>;
+
+/// Pending host work of one VM.
+#[derive(Default)]
+pub struct HostWork {
+    started: RefCell<Vec<(HostOp, HostFuture)>>,
+    polled: RefCell<Vec<(HostOp, HostFuture)>>,
+    completed: Rc<RefCell<Vec<(HostOp, Completion)>>>,
+    notify: Rc<tokio::sync::Notify>,
+}
+
+impl HostWork {
+    /// Work for operation `op` (from `Vm::park_on_host`).
+    pub fn start(&self, op: HostOp, future: impl Future<Output = Completion> + 'static) {
+        self.started.borrow_mut().push((op, Box::pin(future)));
+    }
+
+    /// Completes `op` with work that is already done (a host promise resolved in Rust).
+    pub fn finish(&self, op: HostOp, completion: Completion) {
+        self.completed.borrow_mut().push((op, completion));
+        self.notify.notify_one();
+    }
+
+    /// Hands started futures to the event loop (inside a tokio `LocalSet`).
+    pub fn spawn_started(&self) {
+        let started: Vec<_> = self.started.borrow_mut().drain(..).collect();
+        for (op, future) in started {
+            let completed = self.completed.clone();
+            let notify = self.notify.clone();
+            tokio::task::spawn_local(async move {
+                let completion = future.await;
+                completed.borrow_mut().push((op, completion));
+                notify.notify_one();
+            });
+        }
+    }
+
+    /// Without an event loop: polls every started future once.
+    pub fn poll_started(&self) {
+        let mut polled = self.polled.borrow_mut();
+        polled.extend(self.started.borrow_mut().drain(..));
+        let mut cx = Context::from_waker(Waker::noop());
+        polled.retain_mut(|(op, future)| match future.as_mut().poll(&mut cx) {
+            Poll::Ready(completion) => {
+                self.completed.borrow_mut().push((*op, completion));
+                false
+            }
+            Poll::Pending => true,
+        });
+    }
+
+    /// Delivers finished work to the tasks waiting for it.
+    pub fn apply(&self, vm: &mut Vm) {
+        let completed = std::mem::take(&mut *self.completed.borrow_mut());
+        for (op, completion) in completed {
+            let result = completion(vm);
+            vm.complete_host(op, result);
+        }
+    }
+
+    /// Resolves when some work finishes (for an event loop that is idle).
+    pub async fn finished(&self) {
+        self.notify.notified().await
+    }
+}
