@@ -55,6 +55,9 @@ enum Command {
         /// Allow writing, creating and removing files (`fs`), everywhere or under the given paths.
         #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true)]
         allow_write: Option<Option<String>>,
+        /// Allow starting subprocesses (`process.run`).
+        #[arg(long)]
+        allow_run: bool,
         /// Allow reading environment variables (`os.env`).
         #[arg(long)]
         allow_env: bool,
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
             allow_read,
             allow_write,
             allow_env,
+            allow_run,
             allow_all,
         }) => report::run_file(
             &file,
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
                         env: allow_env,
                         read: grant(allow_read),
                         write: grant(allow_write),
+                        run: allow_run,
                     }
                 },
             },

@@ -275,3 +275,26 @@ for attempt in [
         "{stdout}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn process_run_starts_real_subprocesses_with_allow_run_only() {
+    let source = r#"
+import process
+print(process.run("sh", ["-c", "read x; echo got $x; echo oops >&2; exit 3"], {stdin: "hi\n"}))
+print(try { process.run("sleep", ["5"], {timeout: 50}) } catch e { e })
+print(try { process.run("no-such-command-for-weft") } catch e { e.kind })
+"#;
+    let (output, _) = run_in_temp_dir("proc", source, &["--allow-run"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"code\": 3, \"stdout\": \"got hi\\n\", \"stderr\": \"oops\\n\"}\n\
+         Timeout: 'sleep' did not finish within 50 ms and was killed\nIOError\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (output, _) = run_in_temp_dir("proc-denied", source, &[]);
+    assert_eq!(output.status.code(), Some(70));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .starts_with("error: PermissionDenied: running 'sh' is not allowed: run with --allow-run"));
+}

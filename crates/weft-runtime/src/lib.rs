@@ -8,6 +8,7 @@
 
 mod fs;
 mod host_work;
+mod process;
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -56,11 +57,12 @@ impl Options {
     }
 }
 
-/// Installs what the runtime provides to scripts (the `fs` module) and returns the host work
+/// Installs what the runtime provides to scripts (the `fs` and `process` modules) and returns the host work
 /// queue its operations go through; pass it to [`run_blocking`] or [`run_async`].
 pub fn install(vm: &mut Vm) -> Rc<HostWork> {
     let work = Rc::new(HostWork::default());
     fs::install(vm, &work);
+    process::install(vm, &work);
     work
 }
 

@@ -1,5 +1,6 @@
 //! What a script may touch outside the VM (LANGUAGE.md §9). Nothing is allowed by default; the
-//! command line (`--allow-read[=paths]`, `--allow-write[=paths]`, `--allow-env`, `--allow-all`)
+//! command line (`--allow-read[=paths]`, `--allow-write[=paths]`, `--allow-env`, `--allow-run`,
+//! `--allow-all`)
 //! or the embedding host grants access. A denied operation raises `PermissionDenied` naming the
 //! flag that would allow it.
 //!
@@ -48,6 +49,8 @@ pub struct Permissions {
     pub read: Grant,
     /// Writing, appending, creating and removing files and folders (`--allow-write`).
     pub write: Grant,
+    /// Starting subprocesses (`--allow-run`).
+    pub run: bool,
 }
 
 impl Permissions {
@@ -57,6 +60,7 @@ impl Permissions {
             env: true,
             read: Grant::All,
             write: Grant::All,
+            run: true,
         }
     }
 }
@@ -115,6 +119,17 @@ impl Vm {
         Err(raise(
             "PermissionDenied",
             format!("{what} needs access to the environment: run with --allow-env"),
+        ))
+    }
+
+    /// Raises `PermissionDenied` unless starting subprocesses is allowed.
+    pub fn check_run(&self, command: &str) -> VmResult<()> {
+        if self.permissions.run {
+            return Ok(());
+        }
+        Err(raise(
+            "PermissionDenied",
+            format!("running '{command}' is not allowed: run with --allow-run"),
         ))
     }
 
