@@ -55,6 +55,9 @@ enum Command {
         /// Allow writing, creating and removing files (`fs`), everywhere or under the given paths.
         #[arg(long, value_name = "PATHS", num_args = 0..=1, require_equals = true)]
         allow_write: Option<Option<String>>,
+        /// Allow listening and connecting (`net`), to any address or only the given `host:port`s.
+        #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, require_equals = true)]
+        allow_net: Option<Option<String>>,
         /// Allow starting subprocesses (`process.run`).
         #[arg(long)]
         allow_run: bool,
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
             allow_write,
             allow_env,
             allow_run,
+            allow_net,
             allow_all,
         }) => report::run_file(
             &file,
@@ -145,6 +149,13 @@ fn main() -> ExitCode {
                         read: grant(allow_read),
                         write: grant(allow_write),
                         run: allow_run,
+                        net: match allow_net {
+                            None => weft_vm::NetGrant::None,
+                            Some(None) => weft_vm::NetGrant::All,
+                            Some(Some(list)) => weft_vm::NetGrant::Only(
+                                list.split(',').map(str::to_string).collect(),
+                            ),
+                        },
                     }
                 },
             },

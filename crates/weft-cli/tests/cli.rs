@@ -170,7 +170,7 @@ fn every_example_runs_to_completion() {
     for entry in std::fs::read_dir(&examples).expect("examples/") {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "weft") {
-            let output = weft(&["run", "--virtual-time", path.to_str().unwrap()]);
+            let output = weft(&["run", "--allow-net=127.0.0.1", path.to_str().unwrap()]);
             assert_eq!(
                 output.status.code(),
                 Some(0),
@@ -297,4 +297,38 @@ print(try { process.run("no-such-command-for-weft") } catch e { e.kind })
     assert_eq!(output.status.code(), Some(70));
     assert!(String::from_utf8_lossy(&output.stderr)
         .starts_with("error: PermissionDenied: running 'sh' is not allowed: run with --allow-run"));
+}
+
+#[test]
+fn net_talks_over_real_loopback_sockets_within_its_grant() {
+    let source = r#"
+import net
+let server = net.listen("127.0.0.1", 0)
+let served = spawn {
+  let conn = server.accept()
+  let got = [conn.read_line(), conn.read(3), conn.read_line()]
+  conn.write("bye\n")
+  conn.close()
+  got
+}
+let client = net.connect("127.0.0.1", server.port)
+client.write("line one\nabcdef\n")
+print(client.read_line(), client.read_line())
+client.close()
+print(await served)
+// Port 1 on loopback: nothing listens there, so the connection is refused.
+print(try { net.connect("127.0.0.1", 1) } catch e { e.kind })
+"#;
+    let (output, _) = run_in_temp_dir("net", source, &["--allow-net=127.0.0.1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "bye nil\n[\"line one\", \"abc\", \"def\"]\nIOError\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (output, _) = run_in_temp_dir("net-denied", source, &["--allow-net=example.com:80"]);
+    assert_eq!(output.status.code(), Some(70));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with(
+        "error: PermissionDenied: network access to 127.0.0.1:0 is not allowed: run with --allow-net"
+    ));
 }

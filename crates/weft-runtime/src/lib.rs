@@ -8,6 +8,7 @@
 
 mod fs;
 mod host_work;
+mod net;
 mod process;
 
 use std::rc::Rc;
@@ -57,12 +58,13 @@ impl Options {
     }
 }
 
-/// Installs what the runtime provides to scripts (the `fs` and `process` modules) and returns the host work
+/// Installs what the runtime provides to scripts (the `fs`, `process` and `net` modules) and returns the host work
 /// queue its operations go through; pass it to [`run_blocking`] or [`run_async`].
 pub fn install(vm: &mut Vm) -> Rc<HostWork> {
     let work = Rc::new(HostWork::default());
     fs::install(vm, &work);
     process::install(vm, &work);
+    net::install(vm, &work);
     work
 }
 

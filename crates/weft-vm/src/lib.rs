@@ -30,7 +30,7 @@ pub use heap::Heap;
 pub use host::HostOp;
 pub use object::{Key, Map, RangeObj};
 pub use ops::Arith;
-pub use permissions::{resolve, Access, Grant, Permissions};
+pub use permissions::{resolve, Access, Grant, NetGrant, Permissions};
 pub use scheduler::{Limits, Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
 pub use scope::SpawnKind;
 pub use task::{Priority, Task};

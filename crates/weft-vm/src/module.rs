@@ -12,6 +12,12 @@ use crate::vm::{FrameKind, Vm};
 const WEFT_MODULES: &[(&str, &str)] = &[("supervision", include_str!("stdlib/supervision.weft"))];
 
 impl Vm {
+    /// Makes `import name` load a module written in Weft (compiled the first time it is
+    /// imported); used by the runtime for modules that wrap its natives.
+    pub fn register_weft_module(&mut self, name: &str, source: &'static str) {
+        self.weft_modules.insert(name.to_string(), source);
+    }
+
     /// Loads a standard module written in Weft: a frame runs its top level, like a file module.
     fn import_weft_module(
         &mut self,
@@ -35,7 +41,12 @@ impl Vm {
             self.stack[slot] = Value::Module(id);
             return Ok(CallOutcome::Done);
         }
-        if let Some(&(_, source)) = WEFT_MODULES.iter().find(|(name, _)| *name == text) {
+        let source = WEFT_MODULES
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|&(_, source)| source)
+            .or_else(|| self.weft_modules.get(&text).copied());
+        if let Some(source) = source {
             return self.import_weft_module(slot, &text, source);
         }
         if !text.contains('/') && !text.ends_with(".weft") {

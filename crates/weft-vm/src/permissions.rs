@@ -1,6 +1,6 @@
 //! What a script may touch outside the VM (LANGUAGE.md §9). Nothing is allowed by default; the
-//! command line (`--allow-read[=paths]`, `--allow-write[=paths]`, `--allow-env`, `--allow-run`,
-//! `--allow-all`)
+//! command line (`--allow-read[=paths]`, `--allow-write[=paths]`, `--allow-net[=host:port,...]`,
+//! `--allow-env`, `--allow-run`, `--allow-all`)
 //! or the embedding host grants access. A denied operation raises `PermissionDenied` naming the
 //! flag that would allow it.
 //!
@@ -51,6 +51,20 @@ pub struct Permissions {
     pub write: Grant,
     /// Starting subprocesses (`--allow-run`).
     pub run: bool,
+    /// Listening and connecting (`--allow-net[=host:port,...]`).
+    pub net: NetGrant,
+}
+
+/// Network access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NetGrant {
+    /// Not allowed.
+    #[default]
+    None,
+    /// Any host and port.
+    All,
+    /// Only these `host:port` addresses, or `host` for any port of it.
+    Only(Vec<String>),
 }
 
 impl Permissions {
@@ -61,6 +75,7 @@ impl Permissions {
             read: Grant::All,
             write: Grant::All,
             run: true,
+            net: NetGrant::All,
         }
     }
 }
@@ -119,6 +134,24 @@ impl Vm {
         Err(raise(
             "PermissionDenied",
             format!("{what} needs access to the environment: run with --allow-env"),
+        ))
+    }
+
+    /// Raises `PermissionDenied` unless listening on or connecting to `host:port` is allowed.
+    pub fn check_net(&self, host: &str, port: u16) -> VmResult<()> {
+        let allowed = match &self.permissions.net {
+            NetGrant::None => false,
+            NetGrant::All => true,
+            NetGrant::Only(addresses) => addresses
+                .iter()
+                .any(|a| *a == format!("{host}:{port}") || a == host),
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(raise(
+            "PermissionDenied",
+            format!("network access to {host}:{port} is not allowed: run with --allow-net"),
         ))
     }
 

@@ -166,6 +166,8 @@ pub struct Vm {
     pub(crate) builtins: FxHashMap<Rc<str>, Value>,
     /// Methods of built-in types: natives and prelude closures.
     pub(crate) methods: FxHashMap<(TypeTag, Handle<Str>), Value>,
+    /// Modules written in Weft that others registered (`register_weft_module`).
+    pub(crate) weft_modules: FxHashMap<String, &'static str>,
     /// Standard modules by name.
     pub(crate) std_modules: FxHashMap<String, ModuleId>,
     /// File modules by canonical path.
@@ -209,6 +211,7 @@ impl Vm {
             builtins: FxHashMap::default(),
             methods: FxHashMap::default(),
             std_modules: FxHashMap::default(),
+            weft_modules: FxHashMap::default(),
             file_modules: FxHashMap::default(),
             protos: Vec::new(),
             out: Box::new(std::io::BufWriter::new(std::io::stdout())),
