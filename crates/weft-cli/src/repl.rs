@@ -24,6 +24,7 @@ pub fn run() -> u8 {
         env!("CARGO_PKG_VERSION")
     );
     let mut vm = Vm::new();
+    let work = weft_runtime::install(&mut vm);
     let module = vm.new_module("<repl>");
     let mut buffer = String::new();
     let mut line_no = 0;
@@ -38,7 +39,7 @@ pub fn run() -> u8 {
                 }
                 let _ = editor.add_history_entry(buffer.trim_end());
                 line_no += 1;
-                eval(&mut vm, module, &format!("<repl:{line_no}>"), &buffer);
+                eval(&mut vm, &work, module, &format!("<repl:{line_no}>"), &buffer);
                 buffer.clear();
             }
             Err(ReadlineError::Interrupted) => buffer.clear(),
@@ -51,12 +52,12 @@ pub fn run() -> u8 {
     0
 }
 
-fn eval(vm: &mut Vm, module: u32, name: &str, source: &str) {
+fn eval(vm: &mut Vm, work: &weft_runtime::HostWork, module: u32, name: &str, source: &str) {
     let file = SourceFile::new(name, source);
     match vm.compile(module, file.clone(), true) {
         Ok(main) => {
             vm.start(main, module);
-            match vm.run_to_end() {
+            match weft_runtime::run_blocking(vm, &weft_runtime::Options::default(), work) {
                 Halt::Done(Value::Nil) => {}
                 Halt::Done(value) => println!("{}", vm.repr(value)),
                 Halt::Error(value) => print_uncaught(vm, value),

@@ -37,9 +37,14 @@ pub fn run_tests(dir: &str) -> u8 {
             broken = true;
             continue;
         };
-        vm.set_virtual_time(true);
+        let work = weft_runtime::install(&mut vm);
+        let options = weft_runtime::Options {
+            virtual_time: true,
+            ..Default::default()
+        };
+        options.apply(&mut vm);
         vm.start(main, module);
-        if let Halt::Error(error) = vm.run_to_end() {
+        if let Halt::Error(error) = weft_runtime::run_blocking(&mut vm, &options, &work) {
             println!("  FAIL <top level>");
             report_failure(&vm, error);
             failed += 1;
@@ -57,7 +62,7 @@ pub fn run_tests(dir: &str) -> u8 {
         for (name, func) in tests {
             vm.set_virtual_time(true);
             vm.start_function(func);
-            match vm.run_to_end() {
+            match weft_runtime::run_blocking(&mut vm, &options, &work) {
                 Halt::Done(_) => {
                     println!("  ok   {name}");
                     passed += 1;
@@ -71,7 +76,7 @@ pub fn run_tests(dir: &str) -> u8 {
                     println!("  FAIL {name} (called os.exit({code}))");
                     failed += 1;
                 }
-                Halt::OutOfFuel | Halt::Idle { .. } => unreachable!("run_to_end runs to the end"),
+                Halt::OutOfFuel | Halt::Idle { .. } => unreachable!("run_blocking runs to the end"),
             }
         }
         vm.flush();
