@@ -39,7 +39,13 @@ pub fn run() -> u8 {
                 }
                 let _ = editor.add_history_entry(buffer.trim_end());
                 line_no += 1;
-                eval(&mut vm, &work, module, &format!("<repl:{line_no}>"), &buffer);
+                eval(
+                    &mut vm,
+                    &work,
+                    module,
+                    &format!("<repl:{line_no}>"),
+                    &buffer,
+                );
                 buffer.clear();
             }
             Err(ReadlineError::Interrupted) => buffer.clear(),

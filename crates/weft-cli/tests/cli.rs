@@ -332,3 +332,23 @@ print(try { net.connect("127.0.0.1", 1) } catch e { e.kind })
         "error: PermissionDenied: network access to 127.0.0.1:0 is not allowed: run with --allow-net"
     ));
 }
+
+#[cfg(unix)]
+#[test]
+fn cancelling_a_task_stops_its_subprocess() {
+    let source = r#"
+import process
+import fs
+// The child would create `marker` after 300 ms; the deadline cancels its task at 50 ms.
+print(move_on(50, || process.run("sh", ["-c", "sleep 0.3; touch marker"])))
+sleep(600)
+print("killed:", not fs.exists("marker"))
+"#;
+    let (output, _) = run_in_temp_dir("kill-child", source, &["--allow-run", "--allow-read"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "nil\nkilled: true\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

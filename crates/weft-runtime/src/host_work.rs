@@ -28,6 +28,8 @@ pub struct HostWork {
     polled: RefCell<Vec<(HostOp, HostFuture)>>,
     completed: Rc<RefCell<Vec<(HostOp, Completion)>>>,
     notify: Rc<tokio::sync::Notify>,
+    /// Spawned futures still running, to stop those whose task was cancelled.
+    running: Rc<RefCell<std::collections::HashMap<HostOp, tokio::task::AbortHandle>>>,
 }
 
 impl HostWork {
@@ -48,11 +50,14 @@ impl HostWork {
         for (op, future) in started {
             let completed = self.completed.clone();
             let notify = self.notify.clone();
-            tokio::task::spawn_local(async move {
+            let running = self.running.clone();
+            let handle = tokio::task::spawn_local(async move {
                 let completion = future.await;
+                running.borrow_mut().remove(&op);
                 completed.borrow_mut().push((op, completion));
                 notify.notify_one();
             });
+            self.running.borrow_mut().insert(op, handle.abort_handle());
         }
     }
 
@@ -72,10 +77,30 @@ impl HostWork {
 
     /// Delivers finished work to the tasks waiting for it.
     pub fn apply(&self, vm: &mut Vm) {
+        self.stop_abandoned(vm);
         let completed = std::mem::take(&mut *self.completed.borrow_mut());
         for (op, completion) in completed {
             let result = completion(vm);
             vm.complete_host(op, result);
+        }
+    }
+
+    /// Hands started work to the event loop and stops work nobody waits for any more (its
+    /// future is dropped: a subprocess is killed, a socket operation given up). Call it after
+    /// each run of the VM, before the loop waits.
+    pub fn after_run(&self, vm: &mut Vm) {
+        self.stop_abandoned(vm);
+        self.spawn_started();
+    }
+
+    /// Stops the work of tasks that were cancelled while they waited for it.
+    fn stop_abandoned(&self, vm: &mut Vm) {
+        for op in vm.take_abandoned_host_ops() {
+            if let Some(handle) = self.running.borrow_mut().remove(&op) {
+                handle.abort();
+            }
+            self.started.borrow_mut().retain(|(o, _)| *o != op);
+            self.polled.borrow_mut().retain(|(o, _)| *o != op);
         }
     }
 

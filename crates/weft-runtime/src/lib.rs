@@ -100,8 +100,9 @@ pub async fn run_async(vm: &mut Vm, options: &Options, work: &HostWork) -> Halt 
             }
             other => break other,
         };
-        // Operations the slice started go to the event loop before it waits.
-        work.spawn_started();
+        // Operations the slice started go to the event loop before it waits; those whose task
+        // was cancelled are stopped.
+        work.after_run(vm);
         // Wait for the pause (or just give tokio a turn), for host work, or for a SIGQUIT.
         let dump = tokio::select! {
             biased;

@@ -103,6 +103,12 @@ impl Vm {
         self.heap.scopes.get(self.sched.root?).first_error()
     }
 
+    /// Host operations nobody waits for any more (their task was cancelled), since the last
+    /// call: the host stops them (a subprocess is killed, a socket operation dropped).
+    pub fn take_abandoned_host_ops(&mut self) -> Vec<HostOp> {
+        std::mem::take(&mut self.sched.abandoned)
+    }
+
     /// How many host operations are pending.
     pub fn pending_host_ops(&self) -> usize {
         self.sched.host_waits

@@ -113,6 +113,8 @@ pub struct Scheduler {
     pub(crate) monitors: rustc_hash::FxHashMap<i64, Handle<Task>>,
     /// Pending host operations: id to the waiting task (see `host.rs`).
     pub(crate) host_ops: rustc_hash::FxHashMap<u64, Handle<Task>>,
+    /// Host operations whose task stopped waiting (it was cancelled): the host may stop them.
+    pub(crate) abandoned: Vec<crate::host::HostOp>,
     /// The last host operation id handed out.
     pub(crate) next_host_op: u64,
     /// Limits set by the host or the command line (LANGUAGE.md §9).
@@ -168,6 +170,7 @@ impl Scheduler {
             limit_hit: None,
             host_ops: Default::default(),
             next_host_op: 0,
+            abandoned: Vec::new(),
             carry: None,
             site_cache: None,
             cancel_grace: DEFAULT_CANCEL_GRACE,
@@ -474,6 +477,7 @@ impl Vm {
             // Abandoned (cancelled): its result will be dropped when it comes.
             Wait::Host(id) if self.sched.host_ops.remove(&id).is_some() => {
                 self.sched.host_waits -= 1;
+                self.sched.abandoned.push(crate::host::HostOp(id));
             }
             _ => {}
         }

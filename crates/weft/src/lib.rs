@@ -478,8 +478,8 @@ impl Vm {
                 }
                 Halt::Exit(code) => return Err(Error::Exit(code)),
             };
-            // Futures the slice started go to the event loop before it waits.
-            self.shared.work.spawn_started();
+            // Futures the slice started go to the event loop before it waits; abandoned ones stop.
+            self.shared.work.after_run(&mut self.core);
             match pause {
                 None => tokio::task::yield_now().await,
                 Some(wait) => {
