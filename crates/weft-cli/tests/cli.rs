@@ -352,3 +352,74 @@ print("killed:", not fs.exists("marker"))
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn http_serves_real_requests_and_its_client_talks_to_it() {
+    let source = r#"
+import http
+fn handler(req) {
+  match req.path {
+    "/hello" => "hello ${req.query}",
+    "/json" => ({status: 201, headers: {"x-weft": "yes"}, body: {n: 1}}),
+    "/fail" => throw error("ValueError", "handler broke"),
+    "/echo" => req.body,
+    _ => ({status: 404, body: "not found"}),
+  }
+}
+let [server, port] = http.start(0, handler)
+let base = "http://127.0.0.1:${port}"
+for path in ["/hello?name=weft", "/json", "/fail", "/nope"] {
+  let r = http.get(base + path, {timeout: 2000})
+  print(r.status, r.body)
+}
+print(http.post("${base}/echo", "posted", {timeout: 2000}).body)
+print(http.get("${base}/json").headers["x-weft"])
+server.cancel()
+print(try { http.get("http://127.0.0.1:1/") } catch e { e.kind })
+"#;
+    let (output, _) = run_in_temp_dir("http", source, &["--allow-net=127.0.0.1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "200 hello name=weft\n201 {\"n\":1}\n500 internal server error\n404 not found\nposted\nyes\nIOError\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The failing handler was logged, and the server kept serving.
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("http: GET /fail failed: ValueError: handler broke"));
+}
+
+#[cfg(unix)]
+#[test]
+fn curl_gets_answers_from_http_serve() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl is not installed: skipped");
+        return;
+    }
+    let (_, dir) = run_in_temp_dir("curl", "", &[]);
+    std::fs::write(
+        dir.join("main.weft"),
+        "import http\nlet [server, port] = http.start(0, |req| \"${req.method} ${req.path}\")\nprint(port)\nsleep(5000)\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--allow-net=127.0.0.1", "main.weft"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("weft starts");
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/from-curl", port.trim());
+    let out = Command::new("curl")
+        .args(["-s", "-X", "PUT", &url])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "PUT /from-curl");
+}

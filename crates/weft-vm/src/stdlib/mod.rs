@@ -16,7 +16,13 @@ mod tasks;
 
 pub use args::{arg_count, check_int, check_list, check_num, check_str, method_args, opt_arg};
 
+use crate::value::Value;
 use crate::vm::Vm;
+
+/// `json.stringify(value)`, for hosts and runtime modules that send Weft data out as JSON.
+pub fn json_string(vm: &mut Vm, value: Value) -> crate::error::VmResult<String> {
+    json::to_json(vm, value, None)
+}
 
 /// Installs the whole standard library into `vm`.
 pub fn install(vm: &mut Vm) {
