@@ -133,6 +133,7 @@ fn main() -> ExitCode {
             &file,
             args,
             &weft_runtime::Options {
+                graceful_signals: true,
                 virtual_time,
                 dump_tasks_on_signal,
                 cancel_grace: std::time::Duration::from_millis(cancel_grace),

@@ -423,3 +423,46 @@ fn curl_gets_answers_from_http_serve() {
     let _ = child.wait();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "PUT /from-curl");
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_http_gracefully_answering_requests_in_flight() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let (_, dir) = run_in_temp_dir("graceful", "", &[]);
+    std::fs::write(
+        dir.join("main.weft"),
+        "import http\n\
+         let [server, port] = http.start(0, |req| { sleep(300); \"slow answer\" })\n\
+         print(port)\n\
+         await server\n\
+         print(\"server stopped gracefully\")\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "--allow-net=127.0.0.1", "main.weft"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("weft starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut port = String::new();
+    stdout.read_line(&mut port).unwrap();
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port.trim().parse::<u16>().unwrap()))
+        .expect("connects");
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.ends_with("slow answer"), "{response}");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "server stopped gracefully\n");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

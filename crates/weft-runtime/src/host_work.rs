@@ -30,6 +30,10 @@ pub struct HostWork {
     notify: Rc<tokio::sync::Notify>,
     /// Spawned futures still running, to stop those whose task was cancelled.
     running: Rc<RefCell<std::collections::HashMap<HostOp, tokio::task::AbortHandle>>>,
+    /// What to do when the process is asked to stop (SIGINT, SIGTERM): servers stop accepting.
+    shutdown_hooks: RefCell<Vec<Box<dyn Fn(&HostWork)>>>,
+    /// Services running (listening servers): with none, a stop signal ends the program at once.
+    services: std::cell::Cell<usize>,
 }
 
 impl HostWork {
@@ -102,6 +106,35 @@ impl HostWork {
             self.started.borrow_mut().retain(|(o, _)| *o != op);
             self.polled.borrow_mut().retain(|(o, _)| *o != op);
         }
+    }
+
+    /// Registers what a module does when the process is asked to stop.
+    pub fn on_shutdown(&self, hook: impl Fn(&HostWork) + 'static) {
+        self.shutdown_hooks.borrow_mut().push(Box::new(hook));
+    }
+
+    /// A service (a listening server) started or stopped.
+    pub fn service_started(&self) {
+        self.services.set(self.services.get() + 1);
+    }
+
+    /// See [`HostWork::service_started`].
+    pub fn service_stopped(&self) {
+        self.services.set(self.services.get().saturating_sub(1));
+    }
+
+    /// Whether a service is running, so that a stop signal should shut down gracefully.
+    pub fn has_services(&self) -> bool {
+        self.services.get() > 0
+    }
+
+    /// Runs the shutdown hooks (servers stop accepting and let their serve loops end).
+    pub fn shutdown(&self) {
+        let hooks = std::mem::take(&mut *self.shutdown_hooks.borrow_mut());
+        for hook in &hooks {
+            hook(self);
+        }
+        self.services.set(0);
     }
 
     /// Resolves when some work finishes (for an event loop that is idle).

@@ -63,9 +63,9 @@ pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
     let state: Shared = Rc::default();
     let natives: Vec<(&str, NativeClosure)> = vec![
         ("__http_listen", listen(work.clone(), state.clone())),
-        ("__http_next", next(work.clone(), state.clone())),
+        ("__http_next", next(state.clone())),
         ("__http_respond", respond(state.clone())),
-        ("__http_close", close(state.clone())),
+        ("__http_close", close(state.clone(), work.clone())),
         ("__http_request", client(work.clone())),
     ];
     for (name, native) in natives {
@@ -73,6 +73,17 @@ pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
         vm.define_builtin(name, value);
     }
     vm.register_weft_module("http", include_str!("http.weft"));
+    // Graceful shutdown: stop accepting, and end each serve loop (its in-flight requests, its
+    // child tasks, finish before `serve` returns).
+    work.on_shutdown(move |work| {
+        let mut s = state.borrow_mut();
+        for (_, server) in s.servers.drain() {
+            server.accept.abort();
+            if let Some(op) = server.waiter {
+                work.finish(op, Box::new(|_| Ok(Value::Nil)));
+            }
+        }
+    });
 }
 
 fn listen(work: Rc<HostWork>, state: Shared) -> NativeClosure {
@@ -95,6 +106,7 @@ fn listen(work: Rc<HostWork>, state: Shared) -> NativeClosure {
                     s.next += 1;
                     s.next
                 };
+                work2.service_started();
                 let accept =
                     tokio::task::spawn_local(accept_loop(listener, id, state.clone(), work2));
                 state.borrow_mut().servers.insert(
@@ -224,16 +236,16 @@ fn request_value(vm: &mut Vm, rid: i64, data: RequestData) -> Value {
     vm.heap.alloc_list(vec![Value::Int(rid), req])
 }
 
-fn next(work: Rc<HostWork>, state: Shared) -> NativeClosure {
-    let _ = work;
+/// `__http_next(server)`: the next request as `[id, req]`, or nil once the server shuts down.
+fn next(state: Shared) -> NativeClosure {
     Rc::new(move |vm: &mut Vm, args: &[Value]| -> VmResult<Value> {
         arg_count("http.serve", args, 1, 1)?;
         let id = check_int(vm, "http.serve", args[0])?;
         let mut s = state.borrow_mut();
-        let srv = s
-            .servers
-            .get_mut(&id)
-            .ok_or_else(|| raise("IOError", "the server is closed"))?;
+        let Some(srv) = s.servers.get_mut(&id) else {
+            // Closed, or shut down: the serve loop ends.
+            return Ok(Value::Nil);
+        };
         if let Some((rid, data)) = srv.queue.pop_front() {
             drop(s);
             return Ok(request_value(vm, rid, data));
@@ -298,12 +310,13 @@ fn response_data(vm: &mut Vm, value: Value) -> ResponseData {
     }
 }
 
-fn close(state: Shared) -> NativeClosure {
+fn close(state: Shared, work: Rc<HostWork>) -> NativeClosure {
     Rc::new(move |vm: &mut Vm, args: &[Value]| -> VmResult<Value> {
         arg_count("http.close", args, 1, 1)?;
         let id = check_int(vm, "http.close", args[0])?;
         if let Some(srv) = state.borrow_mut().servers.remove(&id) {
             srv.accept.abort();
+            work.service_stopped();
         }
         Ok(Value::Nil)
     })

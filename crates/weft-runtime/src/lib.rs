@@ -36,7 +36,14 @@ pub struct Options {
     pub limits: weft_vm::Limits,
     /// `--allow-env`, `--allow-all`.
     pub permissions: weft_vm::Permissions,
+    /// SIGINT and SIGTERM stop the program gracefully: servers stop accepting and finish the
+    /// requests in flight; after [`SHUTDOWN_GRACE`] every task is cancelled; a second signal (or
+    /// a program without servers) ends it at once with exit code 128 + the signal number.
+    pub graceful_signals: bool,
 }
+
+/// How long a graceful shutdown waits for requests in flight before cancelling every task.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for Options {
     fn default() -> Self {
@@ -46,6 +53,7 @@ impl Default for Options {
             cancel_grace: weft_vm::DEFAULT_CANCEL_GRACE,
             limits: weft_vm::Limits::default(),
             permissions: weft_vm::Permissions::default(),
+            graceful_signals: false,
         }
     }
 }
@@ -92,7 +100,13 @@ pub async fn run_async(vm: &mut Vm, options: &Options, work: &HostWork) -> Halt 
     } else {
         QuitSignal::none()
     };
+    let mut stop = StopSignals::new(options.graceful_signals);
+    let mut cancel_at: Option<std::time::Instant> = None;
     let halt = loop {
+        if cancel_at.is_some_and(|at| std::time::Instant::now() >= at) {
+            cancel_at = None;
+            vm.cancel_all();
+        }
         work.apply(vm);
         let pause = match vm.run(FUEL_PER_TURN) {
             Halt::OutOfFuel => None,
@@ -107,18 +121,42 @@ pub async fn run_async(vm: &mut Vm, options: &Options, work: &HostWork) -> Halt 
         // was cancelled are stopped.
         work.after_run(vm);
         // Wait for the pause (or just give tokio a turn), for host work, or for a SIGQUIT.
-        let dump = tokio::select! {
-            biased;
-            _ = quit.recv() => true,
-            _ = work.finished() => false,
-            _ = pause_for(pause) => false,
+        // While shutting down, wake in time to cancel what is left after the grace.
+        let pause = match cancel_at {
+            Some(at) => Some(pause.map_or(Duration::ZERO, |p| {
+                p.min(at.saturating_duration_since(std::time::Instant::now()))
+            })),
+            None => pause,
         };
-        if dump {
-            vm.flush();
-            eprint!("{}", vm.dump_tasks());
+        let event = tokio::select! {
+            biased;
+            _ = quit.recv() => Event::Dump,
+            signal = stop.recv() => Event::Stop(signal),
+            _ = work.finished() => Event::None,
+            _ = pause_for(pause) => Event::None,
+        };
+        match event {
+            Event::Dump => {
+                vm.flush();
+                eprint!("{}", vm.dump_tasks());
+            }
+            Event::Stop(signal) => {
+                if cancel_at.is_some() || !work.has_services() {
+                    vm.flush();
+                    break Halt::Exit(128 + signal);
+                }
+                work.shutdown();
+                cancel_at = Some(std::time::Instant::now() + SHUTDOWN_GRACE);
+            }
+            Event::None => {}
         }
     };
     vm.flush();
+    // Answers already handed to server connections reach their sockets before the event loop
+    // goes away (the connections' tasks need a few turns to write them).
+    for _ in 0..32 {
+        tokio::task::yield_now().await;
+    }
     halt
 }
 
@@ -133,6 +171,54 @@ async fn pause_for(pause: Option<Duration>) {
         tokio::task::yield_now().await;
     } else {
         tokio::time::sleep(coarse).await;
+    }
+}
+
+/// What woke the event loop.
+enum Event {
+    None,
+    Dump,
+    /// SIGINT (2) or SIGTERM (15).
+    Stop(i32),
+}
+
+/// SIGINT and SIGTERM, when the runtime handles them (Unix only); otherwise never fire.
+struct StopSignals {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn new(on: bool) -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = on
+                .then(|| {
+                    Some((
+                        signal(SignalKind::interrupt()).ok()?,
+                        signal(SignalKind::terminate()).ok()?,
+                    ))
+                })
+                .flatten();
+            StopSignals { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = on;
+            StopSignals {}
+        }
+    }
+
+    async fn recv(&mut self) -> i32 {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.signals {
+            return tokio::select! {
+                _ = interrupt.recv() => 2,
+                _ = terminate.recv() => 15,
+            };
+        }
+        std::future::pending::<i32>().await
     }
 }
 
