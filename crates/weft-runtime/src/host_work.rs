@@ -21,6 +21,9 @@ pub type Completion = Box<dyn FnOnce(&mut Vm) -> Result<Value, Value>>;
 
 type HostFuture = Pin<Box<dyn Future<Output = Completion>>>;
 
+/// What a module does when the process is asked to stop.
+type ShutdownHook = Box<dyn Fn(&HostWork)>;
+
 /// Pending host work of one VM.
 #[derive(Default)]
 pub struct HostWork {
@@ -31,7 +34,7 @@ pub struct HostWork {
     /// Spawned futures still running, to stop those whose task was cancelled.
     running: Rc<RefCell<std::collections::HashMap<HostOp, tokio::task::AbortHandle>>>,
     /// What to do when the process is asked to stop (SIGINT, SIGTERM): servers stop accepting.
-    shutdown_hooks: RefCell<Vec<Box<dyn Fn(&HostWork)>>>,
+    shutdown_hooks: RefCell<Vec<ShutdownHook>>,
     /// Services running (listening servers): with none, a stop signal ends the program at once.
     services: std::cell::Cell<usize>,
 }
