@@ -466,3 +466,38 @@ fn sigterm_stops_http_gracefully_answering_requests_in_flight() {
     assert_eq!(rest, "server stopped gracefully\n");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn fs_open_streams_lines_in_and_out() {
+    let source = r#"
+import fs
+let out = fs.open("data/log.txt", "w")
+for i in 1..=3 { out.write("line ${i}\n") }
+out.close()
+let more = fs.open("data/log.txt", "a")
+more.write("line 4\r\n")
+more.close()
+let input = fs.open("data/log.txt")
+let lines = []
+let line = input.read_line()
+while line != nil {
+  lines.push(line)
+  line = input.read_line()
+}
+input.close()
+print(lines)
+print(try { input.read_line() } catch e { e.kind })
+print(try { fs.open("secret.txt") } catch e { e.kind })
+"#;
+    let (output, _) = run_in_temp_dir(
+        "stream",
+        source,
+        &["--allow-read=data", "--allow-write=data"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "[\"line 1\", \"line 2\", \"line 3\", \"line 4\"]\nIOError\nPermissionDenied\n",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

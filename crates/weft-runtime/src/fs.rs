@@ -3,7 +3,7 @@
 //! against the VM's permissions first (`--allow-read`, `--allow-write`); failures are `IOError`
 //! with the path and the OS's message.
 //!
-//! Streaming files (`open`, `read_line`) are not here yet.
+//! Streaming files (`fs.open`) are in `file.rs`; `fs.weft` puts the module together.
 
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -34,15 +34,15 @@ pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
         ("mkdir", Access::Write, Op::Mkdir),
         ("remove", Access::Write, Op::Remove),
     ];
-    let mut members = Vec::new();
     for (name, access, op) in ops {
         let value = vm.native_closure(
             &format!("fs.{name}"),
             native(name, access, op, work.clone()),
         );
-        members.push((name, value));
+        vm.define_builtin(&format!("__fs_{name}"), value);
     }
-    vm.register_module("fs", members);
+    crate::file::install(vm, work);
+    vm.register_weft_module("fs", include_str!("fs.weft"));
 }
 
 /// The file operations.

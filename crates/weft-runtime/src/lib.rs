@@ -6,6 +6,7 @@
 //! reports [`Halt::Idle`] it parks on a tokio timer until the next VM timer is due. Under virtual
 //! time the VM never reports a timer wait: it jumps its own clock.
 
+mod file;
 mod fs;
 mod host_work;
 mod http;
