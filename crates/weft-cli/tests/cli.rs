@@ -23,6 +23,43 @@ fn temp_file(name: &str, source: &str) -> PathBuf {
     path
 }
 
+/// Starts `weft args...` in `dir` with stdout piped and returns it after its first line of output
+/// (the script prints it once it is ready: the runtime flushes output when it goes idle).
+#[cfg(unix)]
+fn start_weft(
+    args: &[&str],
+    dir: Option<&std::path::Path>,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+    String,
+) {
+    use std::io::BufRead;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command.spawn().expect("weft starts");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    (child, stdout, line)
+}
+
+/// Sends `signal` (`-QUIT`, `-TERM`) to a child process.
+#[cfg(unix)]
+fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
 fn stderr_with_path_hidden(output: &Output, path: &std::path::Path) -> String {
     String::from_utf8_lossy(&output.stderr).replace(&*path.to_string_lossy(), "FILE")
 }
@@ -119,28 +156,17 @@ fn test_command_passes_with_exit_0() {
 #[cfg(unix)]
 #[test]
 fn sigquit_dumps_every_task_and_where_it_waits() {
-    use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
+    use std::io::Read;
     let path = temp_file(
         "dump.weft",
         "let ch = channel()\nlet t = spawn { ch.recv() }\nprint(\"ready\")\nsleep(300)\nch.send(1)\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["run", "--dump-tasks-on-signal", path.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("weft starts");
-    // The runtime flushes output when it goes idle, so "ready" means the handler is installed.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut child, _, line) = start_weft(
+        &["run", "--dump-tasks-on-signal", path.to_str().unwrap()],
+        None,
+    );
     assert_eq!(line, "ready\n");
-    let status = Command::new("kill")
-        .args(["-QUIT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
+    signal(&child, "-QUIT");
     let mut stderr = String::new();
     child
         .stderr
@@ -392,8 +418,6 @@ print(try { http.get("http://127.0.0.1:1/") } catch e { e.kind })
 #[cfg(unix)]
 #[test]
 fn curl_gets_answers_from_http_serve() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     if Command::new("curl").arg("--version").output().is_err() {
         eprintln!("curl is not installed: skipped");
         return;
@@ -404,16 +428,8 @@ fn curl_gets_answers_from_http_serve() {
         "import http\nlet [server, port] = http.start(0, |req| \"${req.method} ${req.path}\")\nprint(port)\nsleep(5000)\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["run", "--allow-net=127.0.0.1", "main.weft"])
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("weft starts");
-    let mut port = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
+    let (mut child, _, port) =
+        start_weft(&["run", "--allow-net=127.0.0.1", "main.weft"], Some(&dir));
     let url = format!("http://127.0.0.1:{}/from-curl", port.trim());
     let out = Command::new("curl")
         .args(["-s", "-X", "PUT", &url])
@@ -427,8 +443,7 @@ fn curl_gets_answers_from_http_serve() {
 #[cfg(unix)]
 #[test]
 fn sigterm_stops_http_gracefully_answering_requests_in_flight() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::Stdio;
+    use std::io::{Read, Write};
     let (_, dir) = run_in_temp_dir("graceful", "", &[]);
     std::fs::write(
         dir.join("main.weft"),
@@ -439,25 +454,14 @@ fn sigterm_stops_http_gracefully_answering_requests_in_flight() {
          print(\"server stopped gracefully\")\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["run", "--allow-net=127.0.0.1", "main.weft"])
-        .current_dir(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("weft starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut port = String::new();
-    stdout.read_line(&mut port).unwrap();
+    let (mut child, mut stdout, port) =
+        start_weft(&["run", "--allow-net=127.0.0.1", "main.weft"], Some(&dir));
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", port.trim().parse::<u16>().unwrap()))
         .expect("connects");
     conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-TERM");
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
     assert!(response.ends_with("slow answer"), "{response}");
