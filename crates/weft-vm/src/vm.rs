@@ -548,9 +548,9 @@ impl Vm {
         if !self.heap.wants_collection() {
             return;
         }
-        self.collect_garbage();
+        self.collect_roots();
         if let Some(max) = self.sched.limits.max_memory {
-            let estimate = self.heap.live_objects() * 64;
+            let estimate = self.heap.live_after_collection() * 64;
             if estimate > max {
                 self.sched.limit_hit = Some(format!(
                     "memory limit of {} MB exceeded",
@@ -560,8 +560,14 @@ impl Vm {
         }
     }
 
-    /// Collects garbage now (same safe-point rule as `maybe_collect`).
+    /// Collects garbage now, sweeping everything (same safe-point rule as `maybe_collect`);
+    /// returns how many objects were freed.
     pub fn collect_garbage(&mut self) -> usize {
+        self.collect_roots() + self.heap.finish_sweep()
+    }
+
+    /// Marks from the roots; the sweep then proceeds lazily with allocation.
+    fn collect_roots(&mut self) -> usize {
         let mut roots: Vec<Value> = Vec::with_capacity(self.stack.len() + 64);
         roots.extend_from_slice(&self.stack);
         roots.extend_from_slice(&self.native_args);
