@@ -300,14 +300,8 @@ impl Compiler<'_> {
         for item in items {
             let mark = self.mark();
             match item {
-                ListItem::Item(e) => {
-                    let src = self.expr_any(e);
-                    self.emit(Op::ListPush { list, src }, e.span);
-                }
-                ListItem::Spread(e) => {
-                    let src = self.expr_any(e);
-                    self.emit(Op::ListExtend { list, src }, e.span);
-                }
+                ListItem::Item(e) => self.append_to_list(list, e, false),
+                ListItem::Spread(e) => self.append_to_list(list, e, true),
             }
             self.free_to(mark);
         }
@@ -484,6 +478,17 @@ impl Compiler<'_> {
         self.move_to(dst, base, span);
     }
 
+    /// `R[list].push(e)`, or every element of `e` when `spread` (`[..e]`, `f(..e)`).
+    fn append_to_list(&mut self, list: Reg, e: &Expr, spread: bool) {
+        let src = self.expr_any(e);
+        let op = if spread {
+            Op::ListExtend { list, src }
+        } else {
+            Op::ListPush { list, src }
+        };
+        self.emit(op, e.span);
+    }
+
     /// Builds the positional list in the next register and the named-argument map (or nil) after it.
     fn call_args_ex(&mut self, args: &[Arg], span: Span) {
         let list = self.alloc();
@@ -501,14 +506,8 @@ impl Compiler<'_> {
         for arg in args {
             let mark = self.mark();
             match arg {
-                Arg::Positional(e) => {
-                    let src = self.expr_any(e);
-                    self.emit(Op::ListPush { list, src }, e.span);
-                }
-                Arg::Spread(e) => {
-                    let src = self.expr_any(e);
-                    self.emit(Op::ListExtend { list, src }, e.span);
-                }
+                Arg::Positional(e) => self.append_to_list(list, e, false),
+                Arg::Spread(e) => self.append_to_list(list, e, true),
                 Arg::Named { name, value } => {
                     if !has_named {
                         self.emit(Op::NewMap { dst: named }, name.span);
