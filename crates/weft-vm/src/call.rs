@@ -176,22 +176,21 @@ impl Vm {
         }
     }
 
+    /// `AttributeError: <type> has no field 'name'`.
     pub(crate) fn no_attribute(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
-        raise(
-            "AttributeError",
-            format!(
-                "{} has no field '{}'",
-                self.type_name(receiver),
-                self.heap.str(name)
-            ),
-        )
+        self.missing(receiver, "field", name)
     }
 
+    /// `AttributeError: <type> has no method 'name'`.
     pub(crate) fn no_method(&self, receiver: Value, name: Handle<crate::object::Str>) -> Exc {
+        self.missing(receiver, "method", name)
+    }
+
+    fn missing(&self, receiver: Value, what: &str, name: Handle<crate::object::Str>) -> Exc {
         raise(
             "AttributeError",
             format!(
-                "{} has no method '{}'",
+                "{} has no {what} '{}'",
                 self.type_name(receiver),
                 self.heap.str(name)
             ),
