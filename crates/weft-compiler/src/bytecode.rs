@@ -58,8 +58,14 @@ pub enum Op {
     Mod { dst: Reg, lhs: Reg, rhs: Reg },
     /// `R[dst] := R[lhs] ** R[rhs]`
     Pow { dst: Reg, lhs: Reg, rhs: Reg },
-    /// `R[dst] := R[src] + imm` (int fast path, float and overflow handled)
-    AddInt { dst: Reg, src: Reg, imm: i16 },
+    /// `R[dst] := R[src] + imm` (an int literal operand; `x - 1` is `AddInt imm=-1`)
+    AddInt { dst: Reg, src: Reg, imm: i32 },
+    /// `R[dst] := R[src] * imm`
+    MulInt { dst: Reg, src: Reg, imm: i32 },
+    /// `R[dst] := R[src] % imm` (`imm` is not 0)
+    ModInt { dst: Reg, src: Reg, imm: i32 },
+    /// `R[dst] := R[src] // imm` (`imm` is not 0)
+    FloorDivInt { dst: Reg, src: Reg, imm: i32 },
     /// `R[dst] := -R[src]`
     Neg { dst: Reg, src: Reg },
     /// `R[dst] := not truthy(R[src])`

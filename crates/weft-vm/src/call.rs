@@ -219,7 +219,28 @@ impl Vm {
     }
 
     /// Calls `closure` with `stack[slot]` as `R[0]`; calling an `async fn` spawns it instead.
-    fn call_closure(
+    /// Inlined into the interpreter's call instructions: a call whose arguments match the
+    /// parameters exactly goes straight to `push_frame` (fib: 640 -> N instructions a call).
+    #[inline(always)]
+    pub(crate) fn call_closure(
+        &mut self,
+        closure: Handle<Closure>,
+        slot: usize,
+        argc: usize,
+        kind: FrameKind,
+    ) -> VmResult<CallOutcome> {
+        let closure_obj = self.heap.closures.get(closure);
+        if closure_obj.proto.plain_arity == argc as u32 {
+            let proto = closure_obj.proto.clone();
+            let module = closure_obj.module;
+            return self.push_frame(proto, Some(closure), slot, module, kind);
+        }
+        self.call_closure_slow(closure, slot, argc, kind)
+    }
+
+    /// `call_closure` for `async fn`s, defaults, rest parameters and arity errors.
+    #[inline(never)]
+    fn call_closure_slow(
         &mut self,
         closure: Handle<Closure>,
         slot: usize,
@@ -278,6 +299,7 @@ impl Vm {
         self.push_frame(proto, Some(closure), slot, module, kind)
     }
 
+    #[inline]
     pub(crate) fn push_frame(
         &mut self,
         proto: Rc<FnProto>,
@@ -294,7 +316,7 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.ensure_stack(base, proto.proto.n_regs as usize + 1);
+        self.ensure_stack(base, proto.frame_size);
         self.frames.push(Frame {
             proto,
             closure,

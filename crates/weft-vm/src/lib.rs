@@ -24,7 +24,7 @@ mod value;
 mod vm;
 
 pub use access::{normalize_index, slice_bounds};
-pub use error::{raise, type_error, value_error, Exc, VmResult};
+pub use error::{raise, type_error, value_error, Exc, Raised, VmResult};
 pub use format::{format_float, quote_str};
 pub use heap::Heap;
 pub use host::HostOp;

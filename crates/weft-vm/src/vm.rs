@@ -30,6 +30,12 @@ pub struct FnProto {
     pub consts: Vec<Value>,
     /// Nested functions, loaded.
     pub children: Vec<Rc<FnProto>>,
+    /// The argument count a call binds without extra work (no defaults to fill, no rest list, not
+    /// `async`), or `u32::MAX`: one compare on the call path instead of three loads through
+    /// `proto`.
+    pub(crate) plain_arity: u32,
+    /// `proto.n_regs + 1`: the stack a frame of this function needs from its base.
+    pub(crate) frame_size: usize,
 }
 
 /// A native function: `args` are the call's arguments (for methods, the receiver first).
@@ -397,10 +403,18 @@ impl Vm {
             .iter()
             .map(|p| self.load_proto(p.clone()))
             .collect();
+        let plain_arity = if proto.has_rest || proto.is_async {
+            u32::MAX
+        } else {
+            proto.params.len() as u32
+        };
+        let frame_size = proto.n_regs as usize + 1;
         let loaded = Rc::new(FnProto {
             proto,
             consts,
             children,
+            plain_arity,
+            frame_size,
         });
         self.protos.push(loaded.clone());
         loaded

@@ -28,7 +28,7 @@ pub fn to_value<T: Serialize>(vm: &mut Vm, data: &T) -> Result<Value, Error> {
 /// Rust data of type `T` read from a Weft value.
 pub fn from_value<T: DeserializeOwned>(vm: &mut Vm, value: Value) -> Result<T, Error> {
     let json = to_json(vm.core(), value).map_err(|e| match e {
-        weft_vm::Exc::Raise { kind, message } => Error::Host(format!("{kind}: {message}")),
+        weft_vm::Exc::Raise(raised) => Error::Host(format!("{}: {}", raised.kind, raised.message)),
         _ => Error::Host("cannot convert the value".into()),
     })?;
     serde_json::from_value(json).map_err(|e| Error::Host(e.to_string()))
