@@ -135,8 +135,9 @@ pub enum Op {
     TryEnd,
     /// `R[iter], R[iter+1] := iteration state for R[src]` (lists, maps give keys, ranges, strings give chars)
     IterInit { iter: Reg, src: Reg },
-    /// `R[dst] := next(R[iter], R[iter+1])`, or `pc += offset` when exhausted.
-    IterNext { iter: Reg, dst: Reg, offset: i32 },
+    /// `R[dst] := next(R[iter], R[iter+1])` and `pc += offset` (back to the loop body); when
+    /// exhausted, go on to the next instruction.
+    IterLoop { iter: Reg, dst: Reg, offset: i32 },
     /// `if not (R[src] is a list with len == count, or >= count when rest) { pc += offset }` (match patterns)
     TestList {
         src: Reg,

@@ -65,10 +65,11 @@ impl Compiler<'_> {
         }
     }
 
-    fn push_loop(&mut self, continue_target: usize) {
+    fn push_loop(&mut self, continue_target: Option<usize>) {
         let f = self.f();
         let ctx = LoopCtx {
             continue_target,
+            continue_jumps: Vec::new(),
             break_jumps: Vec::new(),
             try_depth: f.tries.len(),
         };
@@ -85,13 +86,16 @@ impl Compiler<'_> {
     pub fn while_loop(&mut self, cond: &Expr, body: &Block) {
         let top = self.f().here();
         let exit = self.jump_if_false(cond);
-        self.push_loop(top);
+        self.push_loop(Some(top));
         self.block(body, None);
         self.f().jump_back(top, body.span);
         self.f().patch_to_here(exit);
         self.pop_loop();
     }
 
+    /// `for pattern in iterable { body }`, with the test at the bottom: `IterInit`, a jump to
+    /// the `IterLoop` that takes the next item and jumps back into the body. One instruction an
+    /// iteration less than a test at the top and a jump back (loop benchmark: 5 -> 4).
     pub fn for_loop(&mut self, pattern: &Pattern, iterable: &Expr, body: &Block) {
         let mark = self.mark();
         let iter = self.alloc_n(2);
@@ -99,16 +103,9 @@ impl Compiler<'_> {
         self.emit(Op::IterInit { iter, src: iter }, iterable.span);
         self.f().begin_scope();
         let item = self.alloc();
+        let entry = self.emit(Op::Jump { offset: 0 }, pattern.span);
         let top = self.f().here();
-        let next = self.emit(
-            Op::IterNext {
-                iter,
-                dst: item,
-                offset: 0,
-            },
-            pattern.span,
-        );
-        self.push_loop(top);
+        self.push_loop(None);
         self.f().begin_scope();
         match &pattern.kind {
             // A cell is made per iteration, so closures created in the body see distinct bindings.
@@ -118,8 +115,21 @@ impl Compiler<'_> {
         }
         self.block(body, None);
         self.f().end_scope();
-        self.f().jump_back(top, body.span);
-        self.f().patch_to_here(next);
+        self.f().patch_to_here(entry);
+        let continues =
+            std::mem::take(&mut self.f().loops.last_mut().expect("loop").continue_jumps);
+        for jump in continues {
+            self.f().patch_to_here(jump);
+        }
+        let next = self.emit(
+            Op::IterLoop {
+                iter,
+                dst: item,
+                offset: 0,
+            },
+            pattern.span,
+        );
+        self.f().patch(next, top);
         self.pop_loop();
         self.f().end_scope();
         self.free_to(mark);
@@ -170,7 +180,18 @@ impl Compiler<'_> {
             return;
         };
         self.unwind_tries(depth);
-        self.f().jump_back(target, span);
+        match target {
+            Some(target) => self.f().jump_back(target, span),
+            None => {
+                let at = self.emit(Op::Jump { offset: 0 }, span);
+                self.f()
+                    .loops
+                    .last_mut()
+                    .expect("loop")
+                    .continue_jumps
+                    .push(at);
+            }
+        }
     }
 
     pub fn return_expr(&mut self, value: Option<&Expr>, span: Span) {

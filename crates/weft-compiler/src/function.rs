@@ -23,7 +23,10 @@ pub(crate) struct Local {
 
 /// An enclosing loop: where `continue` goes and which jumps `break` must patch.
 pub(crate) struct LoopCtx {
-    pub continue_target: usize,
+    /// Where `continue` jumps back to, or `None` when it is a forward jump (a `for` loop's
+    /// `IterLoop` comes after its body): those jumps are in `continue_jumps` until patched.
+    pub continue_target: Option<usize>,
+    pub continue_jumps: Vec<usize>,
     pub break_jumps: Vec<usize>,
     /// Number of entries on `tries` when the loop started.
     pub try_depth: usize,
@@ -147,7 +150,7 @@ impl FnState {
             | Op::JumpIfGiven { offset: o, .. }
             | Op::JumpIfNotLt { offset: o, .. }
             | Op::TryBegin { offset: o, .. }
-            | Op::IterNext { offset: o, .. }
+            | Op::IterLoop { offset: o, .. }
             | Op::TestList { offset: o, .. }
             | Op::TestMapKey { offset: o, .. }
             | Op::SkipCancelled { offset: o, .. }

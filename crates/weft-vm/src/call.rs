@@ -220,7 +220,8 @@ impl Vm {
 
     /// Calls `closure` with `stack[slot]` as `R[0]`; calling an `async fn` spawns it instead.
     /// Inlined into the interpreter's call instructions: a call whose arguments match the
-    /// parameters exactly goes straight to `push_frame` (fib: 640 -> N instructions a call).
+    /// parameters exactly goes straight to `push_frame` (callgrind, fib(25): 680 -> 540
+    /// instructions a call of `fib`, counting its body).
     #[inline(always)]
     pub(crate) fn call_closure(
         &mut self,

@@ -213,7 +213,7 @@ impl Vm {
     /// The next value of `for v in ch` (state in `R[slot]`, `R[slot+1]`; the loop variable is
     /// `R[dst]`): `None` once the channel is closed and drained. A loop that had to wait marks
     /// `R[slot+1] = true`; its waker then delivers the value (or `Undef` at the end) into `R[dst]`,
-    /// and the `IterNext` instruction runs again to pick it up.
+    /// and the `IterLoop` instruction runs again to pick it up.
     pub(crate) fn channel_iter_next(
         &mut self,
         ch: Handle<Channel>,

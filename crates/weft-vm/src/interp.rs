@@ -416,11 +416,25 @@ impl Vm {
                                 self.stack[slot + 1] = index;
                             })
                     }
-                    Op::IterNext { iter, dst, offset } => {
+                    Op::IterLoop { iter, dst, offset } => {
                         let slot = base + iter as usize;
-                        match self.iter_next(slot) {
+                        // An int range (the state `IterInit` makes of one is the end and the
+                        // index, both ints) is counted here; everything else in `iter_next`.
+                        let next = match (&self.stack[slot], &self.stack[slot + 1]) {
+                            (&Value::Int(end), &Value::Int(i)) => (i < end).then(|| {
+                                self.stack[slot + 1] = Value::Int(i + 1);
+                                Value::Int(i)
+                            }),
+                            _ => self.iter_next(slot),
+                        };
+                        match next {
                             Some(value) => {
                                 self.stack[base + dst as usize] = value;
+                                pc = (pc as i64 + offset as i64) as usize;
+                                if self.heap.wants_collection() {
+                                    self.save_pc(pc);
+                                    self.maybe_collect();
+                                }
                                 Ok(())
                             }
                             None => match self.stack[slot] {
@@ -432,14 +446,13 @@ impl Vm {
                                     self.channel_iter_next(ch, slot, base + dst as usize),
                                     &mut pc,
                                 )
-                                .map(|next| match next {
-                                    Some(value) => self.stack[base + dst as usize] = value,
-                                    None => pc = (pc as i64 + offset as i64) as usize,
+                                .map(|next| {
+                                    if let Some(value) = next {
+                                        self.stack[base + dst as usize] = value;
+                                        pc = (pc as i64 + offset as i64) as usize;
+                                    }
                                 }),
-                                _ => {
-                                    pc = (pc as i64 + offset as i64) as usize;
-                                    Ok(())
-                                }
+                                _ => Ok(()),
                             },
                         }
                     }
@@ -801,7 +814,7 @@ fn blocked_slot(op: Op) -> usize {
     let reg = match op {
         Op::Call { func, .. } | Op::CallEx { func } => func,
         Op::CallMethod { base, .. } | Op::CallMethodEx { base, .. } => base,
-        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } | Op::IterNext { dst, .. } => dst,
+        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } | Op::IterLoop { dst, .. } => dst,
         Op::ReceiveNext { base, .. } => base + 2,
         _ => 0,
     };
