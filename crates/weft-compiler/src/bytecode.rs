@@ -13,6 +13,45 @@ pub type Reg = u8;
 /// An index into the function's constant table.
 pub type ConstIdx = u16;
 
+/// The comparison of a fused compare-and-branch instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl Cmp {
+    /// Whether the comparison holds for an ordering: bit `ordering + 1` of a mask (less, equal,
+    /// greater), so the int case of every comparison is one compare and a shift, no branch.
+    #[inline(always)]
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        let mask: u8 = match self {
+            Cmp::Lt => 0b001,
+            Cmp::Le => 0b011,
+            Cmp::Gt => 0b100,
+            Cmp::Ge => 0b110,
+            Cmp::Eq => 0b010,
+            Cmp::Ne => 0b101,
+        };
+        (mask >> (ordering as i8 + 1)) & 1 != 0
+    }
+
+    /// `==` or `!=`, which compare any two values; the others order numbers and strings.
+    pub fn is_equality(self) -> bool {
+        matches!(self, Cmp::Eq | Cmp::Ne)
+    }
+}
+
 /// One instruction. Each variant's doc gives its meaning in register notation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
@@ -90,8 +129,25 @@ pub enum Op {
     JumpIfTrue { cond: Reg, offset: i32 },
     /// `if R[src] is not the internal "argument missing" marker { pc += offset }` (default parameters)
     JumpIfGiven { src: Reg, offset: i32 },
-    /// `if R[lhs] < R[rhs] is false { pc += offset }` (fused compare and branch)
-    JumpIfNotLt { lhs: Reg, rhs: Reg, offset: i32 },
+    /// `if not (R[lhs] cmp R[rhs]) { pc += offset }`: a comparison that is an `if` or `while`
+    /// condition, fused with its branch.
+    JumpIfNot {
+        cmp: Cmp,
+        lhs: Reg,
+        rhs: Reg,
+        offset: i32,
+    },
+    /// `if not (R[lhs] cmp imm) { pc += offset }`: the same with a small int literal on the right.
+    JumpIfNotImm {
+        cmp: Cmp,
+        lhs: Reg,
+        imm: i8,
+        offset: i32,
+    },
+    /// `if R[src] is not nil { pc += offset }` (the condition `x == nil`)
+    JumpIfNotNil { src: Reg, offset: i32 },
+    /// `if R[src] is nil { pc += offset }` (the condition `x != nil`)
+    JumpIfNil { src: Reg, offset: i32 },
     /// `R[dst] := [R[start], .., R[start+count-1]]`
     NewList { dst: Reg, start: Reg, count: u8 },
     /// `R[list].push(R[src])`

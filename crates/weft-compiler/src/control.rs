@@ -3,32 +3,45 @@
 //! `finally` blocks are compiled inline on every path that leaves the protected region: normal
 //! completion, each `catch`, a rethrow, and `break`/`continue`/`return` jumping out of it.
 
-use crate::bytecode::{Op, Reg};
+use crate::bytecode::{Cmp, Op, Reg};
 use crate::compiler::Compiler;
 use crate::function::{LoopCtx, TryCtx};
 use weft_syntax::ast::*;
 use weft_syntax::Span;
 
 impl Compiler<'_> {
-    /// Emits a conditional jump taken when `cond` is falsy; returns it for patching.
+    /// Emits a conditional jump taken when `cond` is falsy; returns it for patching. A
+    /// comparison is fused with the branch (`n < 2` is one instruction, not three), with the
+    /// right operand as an immediate when it is a small int literal or `nil`.
     pub fn jump_if_false(&mut self, cond: &Expr) -> usize {
         let mark = self.mark();
         let at = match &cond.kind {
-            ExprKind::Binary {
-                op: BinOp::Lt,
-                lhs,
-                rhs,
-            } => {
+            ExprKind::Binary { op, lhs, rhs } if comparison(*op).is_some() => {
+                let cmp = comparison(*op).expect("a comparison");
                 let lhs = self.expr_any(lhs);
-                let rhs = self.expr_any(rhs);
-                self.emit(
-                    Op::JumpIfNotLt {
+                let op = match (&rhs.kind, cmp) {
+                    (ExprKind::Int(n), _) if i8::try_from(*n).is_ok() => Op::JumpIfNotImm {
+                        cmp,
                         lhs,
-                        rhs,
+                        imm: *n as i8,
                         offset: 0,
                     },
-                    cond.span,
-                )
+                    (ExprKind::Nil, Cmp::Eq) => Op::JumpIfNotNil {
+                        src: lhs,
+                        offset: 0,
+                    },
+                    (ExprKind::Nil, Cmp::Ne) => Op::JumpIfNil {
+                        src: lhs,
+                        offset: 0,
+                    },
+                    _ => Op::JumpIfNot {
+                        cmp,
+                        lhs,
+                        rhs: self.expr_any(rhs),
+                        offset: 0,
+                    },
+                };
+                self.emit(op, cond.span)
             }
             _ => {
                 let r = self.expr_any(cond);
@@ -195,13 +208,21 @@ impl Compiler<'_> {
     }
 
     pub fn return_expr(&mut self, value: Option<&Expr>, span: Span) {
-        let r = self.alloc();
-        match value {
-            Some(v) => self.expr(v, r),
-            None => {
-                self.emit(Op::LoadNil { dst: r }, span);
+        // Outside any `try`, `return x` returns the local's register itself (no copy); inside
+        // one, the value is copied first, as a `finally` that runs on the way out may assign `x`.
+        let r = match value {
+            Some(v) if self.f().tries.is_empty() => self.expr_any(v),
+            Some(v) => {
+                let r = self.alloc();
+                self.expr(v, r);
+                r
             }
-        }
+            None => {
+                let r = self.alloc();
+                self.emit(Op::LoadNil { dst: r }, span);
+                r
+            }
+        };
         self.unwind_tries(0);
         self.emit(Op::Return { src: r }, span);
     }
@@ -354,4 +375,17 @@ impl Compiler<'_> {
         );
         self.free_to(mark);
     }
+}
+
+/// The fused comparison for a binary operator, if it is one.
+fn comparison(op: BinOp) -> Option<Cmp> {
+    Some(match op {
+        BinOp::Lt => Cmp::Lt,
+        BinOp::Le => Cmp::Le,
+        BinOp::Gt => Cmp::Gt,
+        BinOp::Ge => Cmp::Ge,
+        BinOp::Eq => Cmp::Eq,
+        BinOp::Ne => Cmp::Ne,
+        _ => return None,
+    })
 }

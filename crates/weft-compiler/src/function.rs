@@ -148,7 +148,10 @@ impl FnState {
             | Op::JumpIfFalse { offset: o, .. }
             | Op::JumpIfTrue { offset: o, .. }
             | Op::JumpIfGiven { offset: o, .. }
-            | Op::JumpIfNotLt { offset: o, .. }
+            | Op::JumpIfNot { offset: o, .. }
+            | Op::JumpIfNotImm { offset: o, .. }
+            | Op::JumpIfNotNil { offset: o, .. }
+            | Op::JumpIfNil { offset: o, .. }
             | Op::TryBegin { offset: o, .. }
             | Op::IterLoop { offset: o, .. }
             | Op::TestList { offset: o, .. }

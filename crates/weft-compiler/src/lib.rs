@@ -18,6 +18,6 @@ mod select;
 mod spawn;
 mod stmt;
 
-pub use bytecode::{ConstIdx, Op, Reg};
+pub use bytecode::{Cmp, ConstIdx, Op, Reg};
 pub use compiler::compile_module;
 pub use proto::{Capture, Constant, ModuleScope, Proto};

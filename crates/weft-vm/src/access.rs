@@ -41,7 +41,7 @@ impl Vm {
         match obj {
             Value::Instance(h) => {
                 let instance = self.heap.instances.get(h);
-                if let Some(&(_, v)) = instance.fields.iter().find(|(n, _)| *n == name) {
+                if let Some(v) = instance.field(name) {
                     return Ok(v);
                 }
                 match self
@@ -111,7 +111,7 @@ impl Vm {
         match receiver {
             Value::Instance(h) => {
                 let instance = self.heap.instances.get(h);
-                if let Some(&(_, v)) = instance.fields.iter().find(|(n, _)| *n == name) {
+                if let Some(v) = instance.field(name) {
                     return Ok(v);
                 }
                 self.heap
@@ -140,11 +140,7 @@ impl Vm {
     ) -> VmResult<()> {
         match obj {
             Value::Instance(h) => {
-                let instance = self.heap.instances.get_mut(h);
-                match instance.fields.iter_mut().find(|(n, _)| *n == name) {
-                    Some(slot) => slot.1 = value,
-                    None => instance.fields.push((name, value)),
-                }
+                self.heap.instances.get_mut(h).set_field(name, value);
                 Ok(())
             }
             Value::Error(h) => {

@@ -135,7 +135,7 @@ impl Vm {
         match receiver {
             Value::Instance(h) => {
                 let instance = self.heap.instances.get(h);
-                if let Some(&(_, field)) = instance.fields.iter().find(|(n, _)| *n == name) {
+                if let Some(field) = instance.field(name) {
                     self.stack[slot] = field;
                     return self.call_value(slot, argc);
                 }

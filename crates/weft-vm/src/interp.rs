@@ -9,12 +9,11 @@ use weft_compiler::Op;
 
 use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
-use crate::object::{Closure, Key, RangeObj};
+use crate::object::{Closure, Str};
 use crate::ops::Arith;
-use crate::scope::SpawnKind;
-use crate::task::ScopeKind;
-use crate::value::Value;
-use crate::vm::{FrameKind, Handler, Vm};
+use crate::rare_ops::Flow;
+use crate::value::{Handle, Value};
+use crate::vm::{FrameKind, Vm};
 
 impl Vm {
     /// Delivers a thrown error to the innermost handler, or reports it uncaught.
@@ -56,7 +55,18 @@ impl Vm {
             let module = frame.module as usize;
             let closure = frame.closure;
             let mut pc = frame.pc;
-            loop {
+            // Each arm ends in `step!`: success goes straight on to the next instruction and an
+            // error leaves the loop with it. (A `result` shared by all arms was kept in memory and
+            // tested after every instruction.)
+            macro_rules! step {
+                ($result:expr) => {
+                    match $result {
+                        Ok(()) => continue,
+                        Err(exc) => break exc,
+                    }
+                };
+            }
+            let exc: Exc = loop {
                 if *fuel == 0 {
                     self.save_pc(pc);
                     return Ok(None);
@@ -64,28 +74,28 @@ impl Vm {
                 *fuel -= 1;
                 let op = code[pc];
                 pc += 1;
-                let result: VmResult<()> = match op {
-                    Op::Move { dst, src } => {
+                match op {
+                    Op::Move { dst, src } => step!({
                         self.stack[base + dst as usize] = self.stack[base + src as usize];
                         Ok(())
-                    }
-                    Op::LoadNil { dst } => {
+                    }),
+                    Op::LoadNil { dst } => step!({
                         self.stack[base + dst as usize] = Value::Nil;
                         Ok(())
-                    }
-                    Op::LoadBool { dst, value } => {
+                    }),
+                    Op::LoadBool { dst, value } => step!({
                         self.stack[base + dst as usize] = Value::Bool(value);
                         Ok(())
-                    }
-                    Op::LoadInt { dst, value } => {
+                    }),
+                    Op::LoadInt { dst, value } => step!({
                         self.stack[base + dst as usize] = Value::Int(value as i64);
                         Ok(())
-                    }
-                    Op::LoadConst { dst, idx } => {
+                    }),
+                    Op::LoadConst { dst, idx } => step!({
                         self.stack[base + dst as usize] = consts[idx as usize];
                         Ok(())
-                    }
-                    Op::GetGlobal { dst, slot } => {
+                    }),
+                    Op::GetGlobal { dst, slot } => step!({
                         match self.modules[module].globals[slot as usize] {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             value => {
@@ -93,13 +103,13 @@ impl Vm {
                                 Ok(())
                             }
                         }
-                    }
-                    Op::SetGlobal { src, slot } => {
+                    }),
+                    Op::SetGlobal { src, slot } => step!({
                         self.modules[module].globals[slot as usize] =
                             self.stack[base + src as usize];
                         Ok(())
-                    }
-                    Op::AssignGlobal { src, slot } => {
+                    }),
+                    Op::AssignGlobal { src, slot } => step!({
                         match self.modules[module].globals[slot as usize] {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             _ => {
@@ -108,96 +118,80 @@ impl Vm {
                                 Ok(())
                             }
                         }
-                    }
-                    Op::NewCell { dst, src } => {
+                    }),
+                    Op::NewCell { dst, src } => step!({
                         let cell = self.heap.alloc_cell(self.stack[base + src as usize]);
                         self.stack[base + dst as usize] = Value::Cell(cell);
                         Ok(())
-                    }
-                    Op::GetCell { dst, cell } => {
+                    }),
+                    Op::GetCell { dst, cell } => step!({
                         if let Value::Cell(c) = self.stack[base + cell as usize] {
                             self.stack[base + dst as usize] = self.heap.cells.get(c).value;
                         }
                         Ok(())
-                    }
-                    Op::SetCell { cell, src } => {
+                    }),
+                    Op::SetCell { cell, src } => step!({
                         if let Value::Cell(c) = self.stack[base + cell as usize] {
                             self.heap.cells.get_mut(c).value = self.stack[base + src as usize];
                         }
                         Ok(())
-                    }
-                    Op::GetUpval { dst, idx } => {
+                    }),
+                    Op::GetUpval { dst, idx } => step!({
                         if let Some(c) = closure {
                             let cell = self.heap.closures.get(c).upvals[idx as usize];
                             self.stack[base + dst as usize] = self.heap.cells.get(cell).value;
                         }
                         Ok(())
-                    }
-                    Op::SetUpval { idx, src } => {
+                    }),
+                    Op::SetUpval { idx, src } => step!({
                         if let Some(c) = closure {
                             let cell = self.heap.closures.get(c).upvals[idx as usize];
                             self.heap.cells.get_mut(cell).value = self.stack[base + src as usize];
                         }
                         Ok(())
+                    }),
+                    Op::Add { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Add))
                     }
-                    Op::Closure { dst, proto: idx } => {
-                        let child = proto.children[idx as usize].clone();
-                        let upvals = child
-                            .proto
-                            .captures
-                            .iter()
-                            .map(|capture| match *capture {
-                                weft_compiler::Capture::Local(reg) => {
-                                    match self.stack[base + reg as usize] {
-                                        Value::Cell(c) => c,
-                                        // Unreachable with a correct compiler; a fresh cell keeps the VM safe.
-                                        other => self.heap.alloc_cell(other),
-                                    }
-                                }
-                                weft_compiler::Capture::Upval(i) => {
-                                    let c = closure.expect("upvalue capture inside a closure");
-                                    self.heap.closures.get(c).upvals[i as usize]
-                                }
-                            })
-                            .collect();
-                        let value = self.heap.alloc_closure(Closure {
-                            proto: child,
-                            upvals,
-                            module: module as u32,
-                        });
-                        self.stack[base + dst as usize] = value;
-                        Ok(())
+                    Op::Sub { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Sub))
                     }
-                    Op::Add { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Add),
-                    Op::Sub { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Sub),
-                    Op::Mul { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mul),
-                    Op::Div { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Div),
+                    Op::Mul { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Mul))
+                    }
+                    Op::Div { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Div))
+                    }
                     Op::FloorDiv { dst, lhs, rhs } => {
-                        self.binary_op(base, dst, lhs, rhs, Arith::FloorDiv)
+                        step!({ self.binary_op(base, dst, lhs, rhs, Arith::FloorDiv) })
                     }
-                    Op::Mod { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Mod),
-                    Op::Pow { dst, lhs, rhs } => self.binary_op(base, dst, lhs, rhs, Arith::Pow),
+                    Op::Mod { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Mod))
+                    }
+                    Op::Pow { dst, lhs, rhs } => {
+                        step!(self.binary_op(base, dst, lhs, rhs, Arith::Pow))
+                    }
                     Op::AddInt { dst, src, imm } => {
-                        self.binary_imm(base, dst, src, imm, Arith::Add)
+                        step!({ self.binary_imm(base, dst, src, imm, Arith::Add) })
                     }
                     Op::MulInt { dst, src, imm } => {
-                        self.binary_imm(base, dst, src, imm, Arith::Mul)
+                        step!({ self.binary_imm(base, dst, src, imm, Arith::Mul) })
                     }
                     Op::ModInt { dst, src, imm } => {
-                        self.binary_imm(base, dst, src, imm, Arith::Mod)
+                        step!({ self.binary_imm(base, dst, src, imm, Arith::Mod) })
                     }
                     Op::FloorDivInt { dst, src, imm } => {
-                        self.binary_imm(base, dst, src, imm, Arith::FloorDiv)
+                        step!({ self.binary_imm(base, dst, src, imm, Arith::FloorDiv) })
                     }
-                    Op::Neg { dst, src } => self
+                    Op::Neg { dst, src } => step!(self
                         .negate(self.stack[base + src as usize])
-                        .map(|v| self.stack[base + dst as usize] = v),
-                    Op::Not { dst, src } => {
+                        .map(|v| self.stack[base + dst as usize] = v)),
+                    Op::Not { dst, src } => step!({
                         self.stack[base + dst as usize] =
                             Value::Bool(!self.stack[base + src as usize].truthy());
                         Ok(())
-                    }
-                    Op::Eq { dst, lhs, rhs } => {
+                    }),
+                    Op::Eq { dst, lhs, rhs } => step!({
                         let eq = match (
                             self.stack[base + lhs as usize],
                             self.stack[base + rhs as usize],
@@ -207,8 +201,8 @@ impl Vm {
                         };
                         self.stack[base + dst as usize] = Value::Bool(eq);
                         Ok(())
-                    }
-                    Op::Ne { dst, lhs, rhs } => {
+                    }),
+                    Op::Ne { dst, lhs, rhs } => step!({
                         let eq = match (
                             self.stack[base + lhs as usize],
                             self.stack[base + rhs as usize],
@@ -218,120 +212,148 @@ impl Vm {
                         };
                         self.stack[base + dst as usize] = Value::Bool(!eq);
                         Ok(())
+                    }),
+                    Op::Lt { dst, lhs, rhs } => {
+                        step!(self.compare_op(base, dst, lhs, rhs, |o| o.is_lt()))
                     }
-                    Op::Lt { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_lt()),
-                    Op::Le { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_le()),
-                    Op::Gt { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_gt()),
-                    Op::Ge { dst, lhs, rhs } => self.compare_op(base, dst, lhs, rhs, |o| o.is_ge()),
-                    Op::Jump { offset } => {
+                    Op::Le { dst, lhs, rhs } => {
+                        step!(self.compare_op(base, dst, lhs, rhs, |o| o.is_le()))
+                    }
+                    Op::Gt { dst, lhs, rhs } => {
+                        step!(self.compare_op(base, dst, lhs, rhs, |o| o.is_gt()))
+                    }
+                    Op::Ge { dst, lhs, rhs } => {
+                        step!(self.compare_op(base, dst, lhs, rhs, |o| o.is_ge()))
+                    }
+                    Op::Jump { offset } => step!({
                         pc = (pc as i64 + offset as i64) as usize;
                         if offset < 0 && self.heap.wants_collection() {
                             self.save_pc(pc);
                             self.maybe_collect();
                         }
                         Ok(())
-                    }
-                    Op::JumpIfFalse { cond, offset } => {
+                    }),
+                    Op::JumpIfFalse { cond, offset } => step!({
                         if !self.stack[base + cond as usize].truthy() {
                             pc = (pc as i64 + offset as i64) as usize;
                         }
                         Ok(())
-                    }
-                    Op::JumpIfTrue { cond, offset } => {
+                    }),
+                    Op::JumpIfTrue { cond, offset } => step!({
                         if self.stack[base + cond as usize].truthy() {
                             pc = (pc as i64 + offset as i64) as usize;
                         }
                         Ok(())
-                    }
-                    Op::JumpIfGiven { src, offset } => {
+                    }),
+                    Op::JumpIfGiven { src, offset } => step!({
                         if !matches!(self.stack[base + src as usize], Value::Undef) {
                             pc = (pc as i64 + offset as i64) as usize;
                         }
                         Ok(())
-                    }
-                    Op::JumpIfNotLt { lhs, rhs, offset } => {
-                        let less = match (
-                            self.stack[base + lhs as usize],
-                            self.stack[base + rhs as usize],
+                    }),
+                    Op::JumpIfNot {
+                        cmp,
+                        lhs,
+                        rhs,
+                        offset,
+                    } => step!({
+                        let holds = match (
+                            self.int_at(base + lhs as usize),
+                            self.int_at(base + rhs as usize),
                         ) {
-                            (Value::Int(a), Value::Int(b)) => Ok(a < b),
-                            (a, b) => self.compare(a, b).map(|o| o.is_some_and(|o| o.is_lt())),
+                            (Some(a), Some(b)) => Ok(cmp.holds(a.cmp(&b))),
+                            _ => self.compare_values(
+                                cmp,
+                                self.stack[base + lhs as usize],
+                                self.stack[base + rhs as usize],
+                            ),
                         };
-                        match less {
-                            Ok(true) => Ok(()),
-                            Ok(false) => {
+                        holds.map(|holds| {
+                            if !holds {
                                 pc = (pc as i64 + offset as i64) as usize;
+                            }
+                        })
+                    }),
+                    Op::JumpIfNotImm {
+                        cmp,
+                        lhs,
+                        imm,
+                        offset,
+                    } => step!({
+                        let holds = match self.int_at(base + lhs as usize) {
+                            Some(a) => Ok(cmp.holds(a.cmp(&(imm as i64)))),
+                            None => self.compare_values(
+                                cmp,
+                                self.stack[base + lhs as usize],
+                                Value::Int(imm as i64),
+                            ),
+                        };
+                        holds.map(|holds| {
+                            if !holds {
+                                pc = (pc as i64 + offset as i64) as usize;
+                            }
+                        })
+                    }),
+                    Op::JumpIfNotNil { src, offset } => step!({
+                        if !matches!(self.stack[base + src as usize], Value::Nil) {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }),
+                    Op::JumpIfNil { src, offset } => step!({
+                        if matches!(self.stack[base + src as usize], Value::Nil) {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                        Ok(())
+                    }),
+                    Op::GetField { dst, obj, name } => step!({
+                        let name = name_const(consts, name);
+                        let object = self.stack[base + obj as usize];
+                        // A field an instance has is read here; methods, modules and the
+                        // rest go through `get_field`.
+                        let field = match object {
+                            Value::Instance(h) => self.heap.instances.get(h).field(name),
+                            _ => None,
+                        };
+                        match field {
+                            Some(value) => {
+                                self.stack[base + dst as usize] = value;
                                 Ok(())
                             }
-                            Err(e) => Err(e),
+                            None => self
+                                .get_field(object, name)
+                                .map(|v| self.stack[base + dst as usize] = v),
                         }
-                    }
-                    Op::NewList { dst, start, count } => {
-                        let s = base + start as usize;
-                        let items = self.stack[s..s + count as usize].to_vec();
-                        self.stack[base + dst as usize] = self.heap.alloc_list(items);
-                        Ok(())
-                    }
-                    Op::ListPush { list, src } => {
-                        if let Value::List(l) = self.stack[base + list as usize] {
-                            let v = self.stack[base + src as usize];
-                            self.heap.lists.get_mut(l).push(v);
-                        }
-                        Ok(())
-                    }
-                    Op::ListExtend { list, src } => self.list_extend(
-                        self.stack[base + list as usize],
-                        self.stack[base + src as usize],
-                    ),
-                    Op::NewMap { dst } => {
-                        self.stack[base + dst as usize] = self.heap.alloc_map(Default::default());
-                        Ok(())
-                    }
-                    Op::MapInsert { map, key, value } => {
-                        let (m, k, v) = (
-                            self.stack[base + map as usize],
-                            self.stack[base + key as usize],
-                            self.stack[base + value as usize],
-                        );
-                        self.set_index(m, k, v)
-                    }
-                    Op::MapExtend { map, src } => self.map_extend(
-                        self.stack[base + map as usize],
-                        self.stack[base + src as usize],
-                    ),
-                    Op::NewRange { dst, inclusive } => {
-                        let r = base + dst as usize;
-                        self.new_range(self.stack[r], self.stack[r + 1], inclusive)
-                            .map(|v| self.stack[r] = v)
-                    }
-                    Op::GetField { dst, obj, name } => {
+                    }),
+                    Op::SetField { obj, name, src } => step!({
                         let name = name_const(consts, name);
-                        self.get_field(self.stack[base + obj as usize], name)
-                            .map(|v| self.stack[base + dst as usize] = v)
-                    }
-                    Op::SetField { obj, name, src } => {
-                        let name = name_const(consts, name);
-                        self.set_field(
+                        let (object, value) = (
                             self.stack[base + obj as usize],
-                            name,
                             self.stack[base + src as usize],
-                        )
-                    }
-                    Op::GetIndex { dst, obj, index } => self
+                        );
+                        match object {
+                            Value::Instance(h) => {
+                                self.heap.instances.get_mut(h).set_field(name, value);
+                                Ok(())
+                            }
+                            _ => self.set_field(object, name, value),
+                        }
+                    }),
+                    Op::GetIndex { dst, obj, index } => step!(self
                         .get_index(
                             self.stack[base + obj as usize],
                             self.stack[base + index as usize],
                         )
-                        .map(|v| self.stack[base + dst as usize] = v),
-                    Op::SetIndex { obj, index, src } => {
+                        .map(|v| self.stack[base + dst as usize] = v)),
+                    Op::SetIndex { obj, index, src } => step!({
                         let (o, i, v) = (
                             self.stack[base + obj as usize],
                             self.stack[base + index as usize],
                             self.stack[base + src as usize],
                         );
                         self.set_index(o, i, v)
-                    }
-                    Op::Call { func, argc } => {
+                    }),
+                    Op::Call { func, argc } => step!({
                         self.save_pc(pc);
                         self.maybe_collect();
                         let slot = base + func as usize;
@@ -346,46 +368,32 @@ impl Vm {
                         match outcome {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
-                            Err(e) => Err(e),
+                            Err(e) => Err(self.blocked_into(e, slot)),
                         }
-                    }
+                    }),
                     Op::CallMethod {
                         base: b,
                         name,
                         argc,
-                    } => {
-                        self.save_pc(pc);
-                        self.maybe_collect();
-                        let name = name_const(consts, name);
-                        match self.call_method(base + b as usize, name, argc as usize) {
-                            Ok(CallOutcome::Pushed) => continue 'frame,
-                            Ok(CallOutcome::Done) => Ok(()),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Op::CallEx { func } => {
-                        self.save_pc(pc);
-                        self.maybe_collect();
-                        match self.call_ex(base + func as usize, None) {
-                            Ok(CallOutcome::Pushed) => continue 'frame,
-                            Ok(CallOutcome::Done) => Ok(()),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Op::CallMethodEx { base: b, name } => {
+                    } => step!({
                         self.save_pc(pc);
                         self.maybe_collect();
                         let name = name_const(consts, name);
                         let slot = base + b as usize;
-                        match self
-                            .resolve_method(self.stack[slot], name)
-                            .and_then(|m| self.call_ex(slot, Some(m)))
-                        {
+                        // A script method of an instance is called here; fields holding
+                        // functions, natives and built-in types go through `call_method`.
+                        let outcome = match self.instance_method(slot, name) {
+                            Some(closure) => {
+                                self.call_closure(closure, slot, argc as usize, FrameKind::Call)
+                            }
+                            None => self.call_method(slot, name, argc as usize),
+                        };
+                        match outcome {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
-                            Err(e) => Err(e),
+                            Err(e) => Err(self.blocked_into(e, slot)),
                         }
-                    }
+                    }),
                     Op::Return { src } => {
                         let value = self.stack[base + src as usize];
                         match self.return_from_frame(value) {
@@ -393,30 +401,7 @@ impl Vm {
                             None => continue 'frame,
                         }
                     }
-                    Op::Throw { src } => Err(Exc::Throw(self.stack[base + src as usize])),
-                    Op::Rethrow { src } => Err(Exc::Throw(self.stack[base + src as usize])),
-                    Op::TryBegin { err, offset } => {
-                        let catch_pc = (pc as i64 + offset as i64) as usize;
-                        self.handlers.push(Handler {
-                            depth: self.frames.len(),
-                            catch_pc,
-                            slot: base + err as usize,
-                        });
-                        Ok(())
-                    }
-                    Op::TryEnd => {
-                        self.handlers.pop();
-                        Ok(())
-                    }
-                    Op::IterInit { iter, src } => {
-                        let slot = base + iter as usize;
-                        self.iter_init(self.stack[base + src as usize])
-                            .map(|(state, index)| {
-                                self.stack[slot] = state;
-                                self.stack[slot + 1] = index;
-                            })
-                    }
-                    Op::IterLoop { iter, dst, offset } => {
+                    Op::IterLoop { iter, dst, offset } => step!({
                         let slot = base + iter as usize;
                         // An int range (the state `IterInit` makes of one is the end and the
                         // index, both ints) is counted here; everything else in `iter_next`.
@@ -443,7 +428,8 @@ impl Vm {
                                 // When it blocks, the instruction runs again once woken and
                                 // finds the received value in R[dst].
                                 Value::Channel(ch) => rerun_when_woken(
-                                    self.channel_iter_next(ch, slot, base + dst as usize),
+                                    self.channel_iter_next(ch, slot, base + dst as usize)
+                                        .map_err(|e| self.blocked_into(e, base + dst as usize)),
                                     &mut pc,
                                 )
                                 .map(|next| {
@@ -455,194 +441,51 @@ impl Vm {
                                 _ => Ok(()),
                             },
                         }
-                    }
-                    Op::TestList {
-                        src,
-                        count,
-                        rest,
-                        offset,
-                    } => {
-                        let ok = match self.stack[base + src as usize] {
-                            Value::List(l) => {
-                                let len = self.heap.lists.get(l).len();
-                                if rest {
-                                    len >= count as usize
-                                } else {
-                                    len == count as usize
-                                }
-                            }
-                            _ => false,
-                        };
-                        if !ok {
-                            pc = (pc as i64 + offset as i64) as usize;
-                        }
-                        Ok(())
-                    }
-                    Op::CheckList { src, count, rest } => {
-                        self.check_list(self.stack[base + src as usize], count as usize, rest)
-                    }
-                    Op::TestMapKey { src, key, offset } => {
-                        let found = match (self.stack[base + src as usize], consts[key as usize]) {
-                            (Value::Map(m), Value::Str(k)) => {
-                                let key = Key::Str(self.heap.str(k).clone());
-                                self.heap.maps.get(m).contains_key(&key)
-                            }
-                            _ => false,
-                        };
-                        if !found {
-                            pc = (pc as i64 + offset as i64) as usize;
-                        }
-                        Ok(())
-                    }
-                    Op::SliceRest {
-                        dst,
-                        src,
-                        from,
-                        from_end,
-                    } => {
-                        if let Value::List(l) = self.stack[base + src as usize] {
-                            let items = self.heap.lists.get(l);
-                            let end = items.len().saturating_sub(from_end as usize);
-                            let rest = items
-                                .get(from as usize..end)
-                                .map(<[Value]>::to_vec)
-                                .unwrap_or_default();
-                            self.stack[base + dst as usize] = self.heap.alloc_list(rest);
-                        }
-                        Ok(())
-                    }
-                    Op::Concat { dst, start, count } => {
-                        let mut text = String::new();
-                        for i in 0..count as usize {
-                            let v = self.stack[base + start as usize + i];
-                            match v {
-                                Value::Str(h) => text.push_str(self.heap.str(h)),
-                                other => text.push_str(&self.display(other)),
-                            }
-                        }
-                        self.stack[base + dst as usize] = self.heap.alloc_str(text);
-                        Ok(())
-                    }
-                    Op::Import { dst, name } => {
-                        self.save_pc(pc);
-                        let name = name_const(consts, name);
-                        match self.import(base + dst as usize, name) {
-                            Ok(CallOutcome::Pushed) => continue 'frame,
-                            Ok(CallOutcome::Done) => Ok(()),
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Op::NewClass { dst, name, count } => {
-                        let name = name_const(consts, name);
-                        let first = base + dst as usize + 1;
-                        let methods: Vec<Value> =
-                            self.stack[first..first + count as usize].to_vec();
-                        self.stack[base + dst as usize] = self.new_class(name, &methods);
-                        Ok(())
-                    }
-                    Op::Spawn { func, argc, kind } => {
-                        self.save_pc(pc);
-                        let slot = base + func as usize;
-                        let args = self.stack[slot + 1..slot + 1 + argc as usize].to_vec();
-                        self.check_task_limit().map(|()| {
-                            let task = self.spawn_task(
-                                self.stack[slot],
-                                &args,
-                                SpawnKind::from_code(kind),
-                            );
-                            self.stack[slot] = task;
-                        })
-                    }
-                    Op::Await { dst, src } => match self.stack[base + src as usize] {
-                        Value::Task(task) => {
-                            self.save_pc(pc);
-                            self.await_task(task)
-                                .map(|v| self.stack[base + dst as usize] = v)
-                        }
-                        // Awaiting a plain value returns it.
-                        value => {
-                            self.stack[base + dst as usize] = value;
-                            Ok(())
-                        }
-                    },
-                    Op::ScopeEnter { dst, kind } => {
-                        let kind = match kind {
-                            1 => ScopeKind::Supervisor,
-                            2 => ScopeKind::Shield,
-                            _ => ScopeKind::Block,
-                        };
-                        self.stack[base + dst as usize] = self.scope_enter(kind);
-                        Ok(())
-                    }
-                    Op::ScopeExit { dst, scope, failed } => {
-                        self.save_pc(pc);
-                        let value = self.stack[base + dst as usize];
-                        let body = if failed { Err(value) } else { Ok(value) };
-                        match self.stack[base + scope as usize] {
-                            Value::Scope(s) => self
-                                .scope_exit(s, body)
-                                .map(|v| self.stack[base + dst as usize] = v),
-                            _ => Ok(()),
-                        }
-                    }
-                    Op::ReceiveBegin { base: b, has_after } => {
-                        self.receive_begin(base + b as usize, has_after)
-                    }
-                    Op::ReceiveNext {
-                        base: b,
-                        dst,
-                        offset,
-                    } => {
-                        // When it blocks, the instruction runs again once a message or the
-                        // deadline wakes the task (the waker sets the timed-out flag R[base+2]).
-                        rerun_when_woken(
-                            self.receive_next(base + b as usize, base + dst as usize),
-                            &mut pc,
-                        )
-                        .map(|timed_out| {
-                            if timed_out {
-                                pc = (pc as i64 + offset as i64) as usize;
-                            }
-                        })
-                    }
-                    Op::ReceiveTake { base: b } => {
-                        self.receive_take(base + b as usize);
-                        Ok(())
-                    }
-                    Op::SkipCancelled { src, offset } => {
-                        if self.is_cancelled_error(self.stack[base + src as usize]) {
-                            pc = (pc as i64 + offset as i64) as usize;
-                        }
-                        Ok(())
-                    }
-                    Op::RethrowOver { src, over } => {
-                        // `Cancelled` raised in a `finally` does not replace the error already
-                        // propagating through it (LANGUAGE.md §7.3).
-                        let error = self.stack[base + src as usize];
-                        if self.is_cancelled_error(error) {
-                            Err(Exc::Throw(self.stack[base + over as usize]))
-                        } else {
-                            Err(Exc::Throw(error))
-                        }
-                    }
-                    Op::NoMatch { src } => {
-                        let shown = self.repr(self.stack[base + src as usize]);
-                        Err(raise("ValueError", format!("no match arm matched {shown}")))
-                    }
-                };
-                if let Err(exc) = result {
-                    self.save_pc(pc);
-                    if matches!(exc, Exc::Block) {
-                        self.sched.block_slot = base + blocked_slot(op);
-                    }
-                    return Err(exc);
+                    }),
+                    // Everything else runs out of line (`rare_ops.rs`), which keeps this
+                    // loop small enough for its hot state to stay in registers.
+                    _ => step!(match self.rare_op(op, &proto, base, closure, &mut pc) {
+                        Ok(Flow::Next) => Ok(()),
+                        Ok(Flow::Frame) => continue 'frame,
+                        Err(e) => Err(e),
+                    }),
                 }
-            }
+            };
+            // An instruction raised: the top frame's `pc` is saved for the trace and the handler.
+            self.save_pc(pc);
+            return Err(exc);
         }
     }
 
+    /// The script method `name` of the instance in `stack[slot]`, unless a field of that name
+    /// shadows it or the receiver is something else.
+    #[inline(always)]
+    fn instance_method(&self, slot: usize, name: Handle<Str>) -> Option<Handle<Closure>> {
+        let Value::Instance(h) = self.stack[slot] else {
+            return None;
+        };
+        let instance = self.heap.instances.get(h);
+        if instance.field(name).is_some() {
+            return None;
+        }
+        match self.heap.classes.get(instance.class).methods.get(&name) {
+            Some(&Value::Func(closure)) => Some(closure),
+            _ => None,
+        }
+    }
+
+    /// `exc`, after noting that the result of the instruction goes to `stack[slot]` when it is
+    /// `Exc::Block` (the waker delivers it there).
     #[inline]
-    fn save_pc(&mut self, pc: usize) {
+    pub(crate) fn blocked_into(&mut self, exc: Exc, slot: usize) -> Exc {
+        if matches!(exc, Exc::Block) {
+            self.sched.block_slot = slot;
+        }
+        exc
+    }
+
+    #[inline]
+    pub(crate) fn save_pc(&mut self, pc: usize) {
         if let Some(frame) = self.frames.last_mut() {
             frame.pc = pc;
         }
@@ -759,24 +602,6 @@ impl Vm {
         self.stack[base + dst as usize] = Value::Bool(result);
         Ok(())
     }
-
-    fn new_range(&mut self, start: Value, end: Value, inclusive: bool) -> VmResult<Value> {
-        let bound = |v: Value, vm: &Vm| match v {
-            Value::Nil => Ok(None),
-            Value::Int(i) => Ok(Some(i)),
-            other => Err(crate::error::type_error(format!(
-                "range bounds must be int, not {}",
-                vm.type_name(other)
-            ))),
-        };
-        let range = RangeObj {
-            start: bound(start, self)?,
-            end: bound(end, self)?,
-            inclusive,
-            step: 1,
-        };
-        Ok(self.heap.alloc_range(range))
-    }
 }
 
 /// Int arithmetic that cannot fail, or `None` when Weft's rules need the general path (overflow,
@@ -802,29 +627,17 @@ fn int_fast(op: Arith, x: i64, y: i64) -> Option<i64> {
 
 /// For instructions that run again after their task is woken (`for v in ch`, `receive`): when
 /// `result` is `Exc::Block`, moves `pc` back onto the instruction.
-fn rerun_when_woken<T>(result: VmResult<T>, pc: &mut usize) -> VmResult<T> {
+pub(crate) fn rerun_when_woken<T>(result: VmResult<T>, pc: &mut usize) -> VmResult<T> {
     if let Err(Exc::Block) = result {
         *pc -= 1;
     }
     result
 }
 
-/// The register (relative to the frame) that receives the result of an instruction that blocked.
-fn blocked_slot(op: Op) -> usize {
-    let reg = match op {
-        Op::Call { func, .. } | Op::CallEx { func } => func,
-        Op::CallMethod { base, .. } | Op::CallMethodEx { base, .. } => base,
-        Op::Await { dst, .. } | Op::ScopeExit { dst, .. } | Op::IterLoop { dst, .. } => dst,
-        Op::ReceiveNext { base, .. } => base + 2,
-        _ => 0,
-    };
-    reg as usize
-}
-
 /// The interned string constant `K[idx]` naming a field, method, module or class. The compiler only
 /// emits string constants for these operands, so anything else is a compiler bug.
 #[inline]
-fn name_const(consts: &[Value], idx: u16) -> crate::value::Handle<crate::object::Str> {
+pub(crate) fn name_const(consts: &[Value], idx: u16) -> crate::value::Handle<crate::object::Str> {
     match consts[idx as usize] {
         Value::Str(name) => name,
         other => unreachable!("name operand is not a string constant: {other:?}"),

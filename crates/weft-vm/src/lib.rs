@@ -16,6 +16,7 @@ mod object;
 mod ops;
 mod permissions;
 mod process;
+mod rare_ops;
 mod scheduler;
 mod scope;
 pub mod stdlib;

@@ -156,6 +156,26 @@ pub struct Instance {
     pub fields: Vec<(Handle<Str>, Value)>,
 }
 
+impl Instance {
+    /// The field `name`, if it has been set.
+    #[inline]
+    pub fn field(&self, name: Handle<Str>) -> Option<Value> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+
+    /// Sets the field `name`, adding it after the others the first time.
+    #[inline]
+    pub fn set_field(&mut self, name: Handle<Str>, value: Value) {
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((name, value)),
+        }
+    }
+}
+
 /// An error value. `kind`, `message` and `trace` are read as fields; scripts may add others.
 #[derive(Debug)]
 pub struct ErrorObj {

@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use weft_compiler::Cmp;
+
 use crate::error::{raise, type_error, VmResult};
 use crate::object::Key;
 use crate::value::Value;
@@ -188,6 +190,17 @@ impl Vm {
                 self.type_name(b)
             ))),
         }
+    }
+
+    /// Whether `a cmp b` holds, for the fused compare-and-branch instructions when the operands
+    /// are not both ints: `==` and `!=` compare any values, the orderings raise on mixed types
+    /// and are false when a NaN is involved.
+    #[inline(never)]
+    pub(crate) fn compare_values(&self, cmp: Cmp, a: Value, b: Value) -> VmResult<bool> {
+        if cmp.is_equality() {
+            return Ok(self.equal(a, b) == (cmp == Cmp::Eq));
+        }
+        Ok(self.compare(a, b)?.is_some_and(|o| cmp.holds(o)))
     }
 
     /// `a == b`: structural for lists, maps and ranges; numeric across int and float; identity otherwise.
