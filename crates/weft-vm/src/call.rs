@@ -240,6 +240,7 @@ impl Vm {
     }
 
     /// `call_closure` for `async fn`s, defaults, rest parameters and arity errors.
+    #[cold]
     #[inline(never)]
     fn call_closure_slow(
         &mut self,

@@ -34,8 +34,9 @@ impl Vm {
     /// out (`None`), or an exception is raised at the saved `pc` of the top frame (`Err`; a task
     /// that blocked raises `Exc::Block`).
     pub(crate) fn run_slice(&mut self, fuel: &mut u64) -> VmResult<Option<Value>> {
-        // The loop counts fuel in a local that never escapes, so it lives in a register instead of
-        // being loaded and stored through the caller's pointer on every instruction.
+        // The loop counts fuel in a local of its own rather than through the caller's pointer,
+        // which it had to reload and store around every call it makes. (Passing the fuel in and
+        // out by value instead measured worse: callgrind, loop 3M, 735M -> 759M instructions.)
         let mut left = *fuel;
         let result = self.dispatch(&mut left);
         *fuel = left;
@@ -444,11 +445,15 @@ impl Vm {
                     }),
                     // Everything else runs out of line (`rare_ops.rs`), which keeps this
                     // loop small enough for its hot state to stay in registers.
-                    _ => step!(match self.rare_op(op, &proto, base, closure, &mut pc) {
-                        Ok(Flow::Next) => Ok(()),
-                        Ok(Flow::Frame) => continue 'frame,
-                        Err(e) => Err(e),
-                    }),
+                    _ => {
+                        let (flow, next) = self.rare_op(op, &proto, base, closure, pc);
+                        pc = next;
+                        match flow {
+                            Ok(Flow::Next) => {}
+                            Ok(Flow::Frame) => continue 'frame,
+                            Err(e) => break e,
+                        }
+                    }
                 }
             };
             // An instruction raised: the top frame's `pc` is saved for the trace and the handler.
@@ -570,6 +575,7 @@ impl Vm {
 
     /// The general case of an arithmetic instruction, out of line so the dispatch loop stays
     /// small: floats first (common and cheap), then `arith` with its errors.
+    #[cold]
     #[inline(never)]
     fn arith_into(&mut self, slot: usize, op: Arith, a: Value, b: Value) -> VmResult<()> {
         let value = match (op, a, b) {
@@ -627,6 +633,7 @@ fn int_fast(op: Arith, x: i64, y: i64) -> Option<i64> {
 
 /// For instructions that run again after their task is woken (`for v in ch`, `receive`): when
 /// `result` is `Exc::Block`, moves `pc` back onto the instruction.
+#[inline(always)]
 pub(crate) fn rerun_when_woken<T>(result: VmResult<T>, pc: &mut usize) -> VmResult<T> {
     if let Err(Exc::Block) = result {
         *pc -= 1;

@@ -195,6 +195,7 @@ impl Vm {
     /// Whether `a cmp b` holds, for the fused compare-and-branch instructions when the operands
     /// are not both ints: `==` and `!=` compare any values, the orderings raise on mixed types
     /// and are false when a NaN is involved.
+    #[cold]
     #[inline(never)]
     pub(crate) fn compare_values(&self, cmp: Cmp, a: Value, b: Value) -> VmResult<bool> {
         if cmp.is_equality() {

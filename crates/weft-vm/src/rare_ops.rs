@@ -29,9 +29,26 @@ pub(crate) enum Flow {
 
 impl Vm {
     /// Runs `op`, an instruction of the frame whose function is `proto`, registers start at
-    /// `base` and closure is `closure`; `pc` is the next instruction and jumps move it.
+    /// `base` and closure is `closure`; `pc` is the next instruction. Returns the outcome and
+    /// the `pc` to go on from (jumps move it). `pc` goes in and out by value: were its address
+    /// passed here, the dispatch loop would have to keep it in memory on every instruction.
+    #[cold]
     #[inline(never)]
     pub(crate) fn rare_op(
+        &mut self,
+        op: Op,
+        proto: &Rc<FnProto>,
+        base: usize,
+        closure: Option<Handle<Closure>>,
+        pc: usize,
+    ) -> (VmResult<Flow>, usize) {
+        let mut pc = pc;
+        let result = self.run_rare_op(op, proto, base, closure, &mut pc);
+        (result, pc)
+    }
+
+    #[inline(always)]
+    fn run_rare_op(
         &mut self,
         op: Op,
         proto: &Rc<FnProto>,
