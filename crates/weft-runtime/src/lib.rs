@@ -19,10 +19,11 @@ use std::time::Duration;
 pub use host_work::{Completion, HostWork};
 use weft_vm::{Halt, Vm};
 
-/// Instructions the VM runs between two turns of the event loop: about a tenth of a millisecond,
-/// so sockets and signals are served promptly while the turn itself costs nothing measurable
-/// (http hello under wrk: 67k req/s at 200,000, 70k at 20,000; within the noise).
-const FUEL_PER_TURN: u64 = 20_000;
+/// Reductions (calls and loop iterations, see `weft_vm::REDUCTIONS`) the VM runs between two
+/// turns of the event loop: about a tenth of a millisecond, so sockets and signals are served
+/// promptly while the turn itself costs nothing measurable (http hello under wrk, when this
+/// counted instructions: 67k req/s at 200,000, 70k at 20,000; within the noise).
+const FUEL_PER_TURN: u64 = 5_000;
 
 /// How the runtime drives a program.
 #[derive(Debug, Clone)]

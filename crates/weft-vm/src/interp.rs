@@ -1,8 +1,9 @@
 //! The interpreter loop: runs the current task's frames for a given amount of fuel.
 //!
 //! The loop keeps the running frame's code, `pc` and `base` in locals and reloads them whenever a
-//! call, return or throw switches frames (`continue 'frame`). Every instruction costs one unit of
-//! fuel; running out saves `pc` and returns `Halt::OutOfFuel`, so the VM can stop anywhere.
+//! call, return or throw switches frames (`continue 'frame`). Fuel is counted in reductions: a
+//! call, a loop's back edge and an out-of-line instruction (`rare_ops.rs`) cost one unit each, and
+//! running out saves `pc` at that instruction and returns `Halt::OutOfFuel`.
 //! Garbage collection happens only at calls and loop back-edges, where all live values are in registers.
 
 use weft_compiler::Op;
@@ -67,12 +68,23 @@ impl Vm {
                     }
                 };
             }
+            // Fuel is charged where a task can run on for long: a call, a loop's back edge, and
+            // the out-of-line instructions. The code between two of those is bounded by the
+            // length of a function, so nothing runs unbounded without paying, and the common
+            // instructions skip the count (which the compiler kept in memory, as a
+            // read-modify-write on every instruction). `resume` is where the task goes on once
+            // it has fuel again: the instruction that charges, which pays on the second try (so
+            // how the host slices its fuel never changes what a unit buys).
+            macro_rules! charge {
+                ($resume:expr) => {
+                    if *fuel == 0 {
+                        self.save_pc($resume);
+                        return Ok(None);
+                    }
+                    *fuel -= 1;
+                };
+            }
             let exc: Exc = loop {
-                if *fuel == 0 {
-                    self.save_pc(pc);
-                    return Ok(None);
-                }
-                *fuel -= 1;
                 let op = code[pc];
                 pc += 1;
                 match op {
@@ -227,6 +239,9 @@ impl Vm {
                         step!(self.compare_op(base, dst, lhs, rhs, |o| o.is_ge()))
                     }
                     Op::Jump { offset } => step!({
+                        if offset < 0 {
+                            charge!(pc - 1);
+                        }
                         pc = (pc as i64 + offset as i64) as usize;
                         if offset < 0 && self.heap.wants_collection() {
                             self.save_pc(pc);
@@ -355,6 +370,7 @@ impl Vm {
                         self.set_index(o, i, v)
                     }),
                     Op::Call { func, argc } => step!({
+                        charge!(pc - 1);
                         self.save_pc(pc);
                         self.maybe_collect();
                         let slot = base + func as usize;
@@ -377,6 +393,7 @@ impl Vm {
                         name,
                         argc,
                     } => step!({
+                        charge!(pc - 1);
                         self.save_pc(pc);
                         self.maybe_collect();
                         let name = name_const(consts, name);
@@ -403,6 +420,7 @@ impl Vm {
                         }
                     }
                     Op::IterLoop { iter, dst, offset } => step!({
+                        charge!(pc - 1);
                         let slot = base + iter as usize;
                         // An int range (the state `IterInit` makes of one is the end and the
                         // index, both ints) is counted here; everything else in `iter_next`.
@@ -428,17 +446,22 @@ impl Vm {
                                 // holds the int index the other iterations use.
                                 // When it blocks, the instruction runs again once woken and
                                 // finds the received value in R[dst].
-                                Value::Channel(ch) => rerun_when_woken(
-                                    self.channel_iter_next(ch, slot, base + dst as usize)
-                                        .map_err(|e| self.blocked_into(e, base + dst as usize)),
-                                    &mut pc,
-                                )
-                                .map(|next| {
-                                    if let Some(value) = next {
-                                        self.stack[base + dst as usize] = value;
-                                        pc = (pc as i64 + offset as i64) as usize;
+                                Value::Channel(ch) => {
+                                    let next = rerun_when_woken(
+                                        self.channel_iter_next(ch, slot, base + dst as usize)
+                                            .map_err(|e| self.blocked_into(e, base + dst as usize)),
+                                        &mut pc,
+                                    );
+                                    match next {
+                                        Ok(Some(value)) => {
+                                            self.stack[base + dst as usize] = value;
+                                            pc = (pc as i64 + offset as i64) as usize;
+                                            Ok(())
+                                        }
+                                        Ok(None) => Ok(()),
+                                        Err(e) => Err(e),
                                     }
-                                }),
+                                }
                                 _ => Ok(()),
                             },
                         }
@@ -446,6 +469,7 @@ impl Vm {
                     // Everything else runs out of line (`rare_ops.rs`), which keeps this
                     // loop small enough for its hot state to stay in registers.
                     _ => {
+                        charge!(pc - 1);
                         let (flow, next) = self.rare_op(op, &proto, base, closure, pc);
                         pc = next;
                         match flow {

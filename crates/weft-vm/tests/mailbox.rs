@@ -1,9 +1,9 @@
-//! Selective receive stays linear: counted in instructions (deterministic), not in time.
+//! Selective receive stays linear: counted in reductions (deterministic), not in time.
 
 use weft_syntax::SourceFile;
 use weft_vm::{Halt, Vm};
 
-/// Runs `source` on virtual time and returns how many instructions it took (to within `STEP`).
+/// Runs `source` on virtual time and returns how many reductions it took (to within `STEP`).
 fn instructions(source: &str) -> u64 {
     const STEP: u64 = 1_000;
     let mut vm = Vm::new();

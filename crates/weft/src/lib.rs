@@ -174,10 +174,10 @@ impl Builder {
         self
     }
 
-    /// Instruction fuel for everything the VM runs; beyond it, calls fail with
-    /// [`Error::Limit`] and every task is cancelled.
-    pub fn fuel(mut self, instructions: u64) -> Self {
-        self.fuel = Some(instructions);
+    /// Fuel for everything the VM runs, in reductions (one for each call and each loop
+    /// iteration); beyond it, calls fail with [`Error::Limit`] and every task is cancelled.
+    pub fn fuel(mut self, reductions: u64) -> Self {
+        self.fuel = Some(reductions);
         self
     }
 
@@ -372,8 +372,8 @@ impl Vm {
         self.drive(None).await
     }
 
-    /// Runs for at most `budget` instructions without blocking, for a host that drives the VM
-    /// from its own loop. Completed host work is applied first.
+    /// Runs for at most `budget` reductions (calls and loop iterations) without blocking, for a
+    /// host that drives the VM from its own loop. Completed host work is applied first.
     ///
     /// ```
     /// use weft::RunState;
@@ -381,7 +381,7 @@ impl Vm {
     /// vm.eval("fn count(n) { let i = 0\nwhile i < n { i += 1 }\ni }").unwrap();
     /// let task = vm.spawn("count", &[weft::Value::Int(100_000)]).unwrap();
     /// let mut frames = 0;
-    /// while vm.run_until_idle(10_000).unwrap() != RunState::Done {
+    /// while vm.run_until_idle(5_000).unwrap() != RunState::Done {
     ///     frames += 1; // the host renders a frame between slices
     /// }
     /// assert!(frames > 10);
@@ -431,7 +431,8 @@ impl Vm {
 
     /// The event loop: runs tasks, starts and completes host futures, sleeps until timers.
     async fn drive(&mut self, until: Option<weft_vm::Handle<weft_vm::Task>>) -> Result<(), Error> {
-        const TURN: u64 = 200_000;
+        // Reductions between two turns of the event loop (see `weft_vm::REDUCTIONS`).
+        const TURN: u64 = 50_000;
         loop {
             self.shared.work.spawn_started();
             self.shared.work.apply(&mut self.core);
