@@ -168,6 +168,8 @@ pub enum Op {
     SetField { obj: Reg, name: ConstIdx, src: Reg },
     /// `R[dst] := R[obj][R[index]]` (a range index slices)
     GetIndex { dst: Reg, obj: Reg, index: Reg },
+    /// `R[dst] := R[obj][index]` with a small int literal index (`pair[0]`)
+    GetIndexInt { dst: Reg, obj: Reg, index: u8 },
     /// `R[obj][R[index]] := R[src]`
     SetIndex { obj: Reg, index: Reg, src: Reg },
     /// `R[func] := R[func](R[func+1], .., R[func+argc])`

@@ -98,8 +98,20 @@ impl Compiler<'_> {
             }
             ExprKind::Index { object, index } => {
                 let obj = self.expr_any(object);
-                let index = self.expr_any(index);
-                self.emit(Op::GetIndex { dst, obj, index }, span);
+                // `pair[0]`: the index is an operand, not a register loaded first.
+                let op = match index.kind {
+                    ExprKind::Int(n @ 0..=255) => Op::GetIndexInt {
+                        dst,
+                        obj,
+                        index: n as u8,
+                    },
+                    _ => Op::GetIndex {
+                        dst,
+                        obj,
+                        index: self.expr_any(index),
+                    },
+                };
+                self.emit(op, span);
             }
             ExprKind::Closure(decl) => {
                 let proto = self.function(decl, Rc::from("<closure>"), None);

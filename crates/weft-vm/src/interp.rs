@@ -355,12 +355,40 @@ impl Vm {
                             _ => self.set_field(object, name, value),
                         }
                     }),
-                    Op::GetIndex { dst, obj, index } => step!(self
-                        .get_index(
-                            self.stack[base + obj as usize],
-                            self.stack[base + index as usize],
-                        )
-                        .map(|v| self.stack[base + dst as usize] = v)),
+                    Op::GetIndex { dst, obj, index } => step!({
+                        let object = self.stack[base + obj as usize];
+                        let item = match (object, self.int_at(base + index as usize)) {
+                            (Value::List(l), Some(i)) => {
+                                self.heap.lists.get(l).get(i as usize).copied()
+                            }
+                            _ => None,
+                        };
+                        match item {
+                            Some(value) => {
+                                self.stack[base + dst as usize] = value;
+                                Ok(())
+                            }
+                            None => self
+                                .get_index(object, self.stack[base + index as usize])
+                                .map(|v| self.stack[base + dst as usize] = v),
+                        }
+                    }),
+                    Op::GetIndexInt { dst, obj, index } => step!({
+                        let object = self.stack[base + obj as usize];
+                        let item = match object {
+                            Value::List(l) => self.heap.lists.get(l).get(index as usize).copied(),
+                            _ => None,
+                        };
+                        match item {
+                            Some(value) => {
+                                self.stack[base + dst as usize] = value;
+                                Ok(())
+                            }
+                            None => self
+                                .get_index(object, Value::Int(index as i64))
+                                .map(|v| self.stack[base + dst as usize] = v),
+                        }
+                    }),
                     Op::SetIndex { obj, index, src } => step!({
                         let (o, i, v) = (
                             self.stack[base + obj as usize],
