@@ -490,7 +490,8 @@ def parse_wrk(text):
     if m:
         out["rps"] = float(m.group(1))
     for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
-        m = re.search(rf"\b{pct}%\s+(\S+)", text)
+        # At the start of a line: "Req/Sec ... 72.50%" also has a "50%" after a word boundary.
+        m = re.search(rf"^\s*{pct}%\s+(\S+)", text, re.M)
         if m:
             out[key] = wrk_latency_ms(m.group(1))
     m = re.search(r"(\d+) requests in", text)
