@@ -622,10 +622,12 @@ def http_bench(servers, runs, tmp, quiet_wait):
     return results
 
 
-def http_soak(server, seconds, tmp):
+def http_soak(server, seconds, tmp, quiet_wait=0):
     """Memory over about a million requests: after a 3 s warm-up, the server's RSS before and
     after a long wrk run."""
     log(f"   [http] soak: {server.name}, {seconds} s")
+    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
+        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
     port = free_port()
     with Running(server, port, tmp) as running:
         if not running.wait_listening():
@@ -635,10 +637,12 @@ def http_soak(server, seconds, tmp):
         if err:
             return dict(error=err)
         before = proc_kb(pid, "VmRSS")
+        cpu_before = cpu_sample(pid)
         text, err = wrk(port, seconds, latency=True)
         if err:
             return dict(error=err)
         r = parse_wrk(text)
+        r["other_load"] = other_load(cpu_before, cpu_sample(pid), seconds)
         r.update(seconds=seconds, warmup_requests=parse_wrk(warm).get("requests"),
                  rss_before_kb=before, rss_after_kb=proc_kb(pid, "VmRSS"),
                  hwm_kb=proc_kb(pid, "VmHWM"))
@@ -709,7 +713,9 @@ def http_report(results, soak, names):
                   f"p50 {fmt_ms(soak.get('p50_ms'))} ms, p99 {fmt_ms(soak.get('p99_ms'))} ms, "
                   f"socket errors: {soak.get('errors', 'none')}, "
                   f"RSS {fmt_kb_mb(before)} MB before, {fmt_kb_mb(after)} MB after ({growth}), "
-                  f"peak {fmt_kb_mb(soak['hwm_kb'])} MB")
+                  f"peak {fmt_kb_mb(soak['hwm_kb'])} MB; the rest of the machine used "
+                  f"{'?' if soak.get('other_load') is None else format(soak['other_load'], '.2f')}"
+                  " cores meanwhile")
         print()
 
 
@@ -973,7 +979,8 @@ def main():
                     http_results = http_bench(servers, runs, tmp,
                                               int(env.get("HTTP_QUIET_WAIT", "60")))
                     if soak_seconds > 0 and servers and servers[0].name == "weft":
-                        soak = http_soak(servers[0], soak_seconds, tmp)
+                        soak = http_soak(servers[0], soak_seconds, tmp,
+                                         int(env.get("HTTP_QUIET_WAIT", "60")))
                     continue
                 for variant, args in VARIANTS.get(w, [("-", [])]):
                     results = bench(w, variant, args, runtimes, runs, timeout, tmp)
