@@ -118,7 +118,10 @@ pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
     let state: Shared = Rc::default();
     let names = Rc::new(Names::new());
     let natives: Vec<(&str, NativeClosure)> = vec![
-        ("__http_listen", listen(work.clone(), state.clone(), names.clone())),
+        (
+            "__http_listen",
+            listen(work.clone(), state.clone(), names.clone()),
+        ),
         ("__http_next", next(state.clone(), names.clone())),
         ("__http_respond", respond(state.clone(), names)),
         ("__http_close", close(state.clone(), work.clone())),
