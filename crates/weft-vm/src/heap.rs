@@ -157,7 +157,9 @@ impl<T> Slab<T> {
     /// sweeps enough slots that the whole slab is swept after half as many insertions as the last
     /// interval had. At a fixed 32 slots per insertion, the insertions right after a collection
     /// freed the whole interval's garbage (a burst of `free`s): an HTTP hello server's VM slices
-    /// took 0.5-1.5 ms for 20 requests there instead of 0.08 ms, which was its p99.
+    /// took 0.5-1.5 ms for 20 requests there instead of 0.08 ms. Measured with this pace: slices
+    /// over 0.5 ms 406 -> 39 in 6 s of wrk, the server's p99 3.2-4.6 ms -> 1.8-3.0 ms (idle
+    /// machine, A/B in turns).
     fn start_sweep(&mut self) {
         self.cursor = 0;
         let interval = self.inserts.max(1);
