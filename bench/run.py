@@ -11,21 +11,30 @@ Environment (each may also be given as NAME=value on the command line):
   RUNTIMES  comma-separated peers to run, e.g. RUNTIMES=lua5.4,python3 (default: every peer
             installed; Weft always runs)
   TIMEOUT   seconds allowed per run (default 300)
+  HTTP_QUIET_WAIT  seconds an `http` run waits at most for the machine to be idle (default 60;
+            0: do not wait)
+  HTTP_SOAK seconds of the `http` memory soak of the Weft server after its rounds (default 0:
+            none; 15 is about 1M requests here)
 
 A workload is `bench/<name>.weft` with a folder `<name>/` in PEERS holding the same program for
 the other runtimes (its <name>.lua, .py, .js, ...). Adding a .weft file there is all it takes.
+`http` is a server instead (bench/http.weft and PEERS/http/), measured with wrk (see http_bench).
 
 The peers are invoked exactly as PEERS/run.sh does it (same commands, same flags), so the
 figures can be set beside PEERS/RESULTS.md. Progress goes to stderr, the report to stdout.
 """
 
+import http.client
 import json
 import math
 import os
 import platform
 import re
+import resource
 import shlex
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -37,10 +46,9 @@ LOAD_AT_START = os.getloadavg()[0]
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 
-# Workload order of PEERS/run.sh, so reports read alike; http is not here because it needs a
-# server, wrk and a port, which this runner does not do.
+# Workload order of PEERS/run.sh, so reports read alike.
 ORDER = ["startup", "fib", "loop", "strings", "map", "sort", "calls", "binary_trees",
-         "spawn_join", "ring", "sleep_many", "fairness", "channel"]
+         "spawn_join", "ring", "sleep_many", "fairness", "channel", "http"]
 
 # Workloads run with arguments, one report row per variant (as in PEERS/run.sh).
 VARIANTS = {
@@ -291,6 +299,430 @@ def hyperfine_startup(runtimes, tmp):
         return {r["command"]: r["median"] * 1000 for r in json.load(f)["results"]}
 
 
+# ---------------------------------------------------------------------------------- http ----
+# A hello-world HTTP/1.1 server per runtime, loaded with wrk exactly as PEERS/run.sh does it
+# (`http_bench` there): per round and server, start it, wait until it listens, 1 s wrk warm-up,
+# `wrk -t1 -c50 -d5s --latency`, read its peak RSS (VmHWM), stop it. Everything listens on
+# 127.0.0.1 and every wait is bounded; a server is always stopped, also on an error or Ctrl-C.
+
+WRK_ARGS = ["-t1", "-c50"]
+WRK_WARMUP_S = 1
+WRK_SECONDS = 5
+HTTP_BODY = "Hello, World!"
+LISTEN_WAIT_S = 20      # a server that does not listen by then is given up
+STOP_WAIT_S = 5         # SIGTERM, then SIGKILL after this
+
+
+class HttpServer:
+    """How to start one runtime's server: `command + [port]`, with extra environment."""
+
+    def __init__(self, name, command, env=None):
+        self.name, self.command, self.env = name, command, env or {}
+
+
+def http_servers(runtimes, peers, tmp):
+    """Weft's server and the peers' (PEERS/http/), for the runtimes installed and asked for, with
+    the commands of PEERS/run.sh. Go is built once into `tmp`."""
+    folder = os.path.join(peers, "http")
+    out = []
+    for rt in runtimes:
+        if isinstance(rt, WeftMailboxes):
+            continue
+        if isinstance(rt, Weft):
+            prog = rt.program("http")
+            if prog:
+                out.append(HttpServer("weft", [rt.prefix[0], "run", "--allow-net=127.0.0.1", prog]))
+        elif isinstance(rt, Go):
+            src = os.path.join(folder, "http.go")
+            binary = os.path.join(tmp, "http-go")
+            if os.path.isfile(src):
+                if subprocess.run(["go", "build", "-o", binary, src]).returncode == 0:
+                    out.append(HttpServer("go", [binary]))
+                    out.append(HttpServer("go GOMAXPROCS=1", [binary], {"GOMAXPROCS": "1"}))
+                else:
+                    log("   go build of http.go failed: go skipped")
+        elif rt.ext in ("js", "py", "escript"):
+            prog = os.path.join(folder, f"http.{rt.ext}")
+            if os.path.isfile(prog):
+                out.append(HttpServer(rt.name, rt.prefix + [prog]))
+    # The order of PEERS/RESULTS.md's HTTP table.
+    order = ["weft", "node", "node --jitless", "python3", "erlang", "go", "go GOMAXPROCS=1"]
+    return sorted(out, key=lambda s: order.index(s.name) if s.name in order else len(order))
+
+
+def free_port():
+    """A port nothing listens on now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def listener_pid(port, fallback):
+    """The process that holds the listening socket (escript's wrapper starts beam.smp), as
+    PEERS/run.sh finds it; the started process when `ss` cannot tell."""
+    if have("ss"):
+        try:
+            out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            m = re.search(r"pid=(\d+)", out)
+            if m:
+                return int(m.group(1))
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return fallback
+
+
+def proc_kb(pid, field):
+    """VmHWM (peak RSS) or VmRSS of a process, in KB, or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class Running:
+    """A started server, in its own process group so that it and anything it started can be
+    stopped together. Use as a context manager: leaving it always stops the server."""
+
+    live = set()
+
+    def __init__(self, server, port, tmp):
+        self.port = port
+        self.log_path = os.path.join(tmp, "server.log")
+        self.log = open(self.log_path, "w")
+        env = dict(os.environ, **server.env)
+        self.proc = subprocess.Popen(server.command + [str(port)], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        Running.live.add(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def wait_listening(self):
+        deadline = time.monotonic() + LISTEN_WAIT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if listening(self.port):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def output(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-500:].strip()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self in Running.live:
+            Running.live.discard(self)
+            for sig, wait in ((signal.SIGTERM, STOP_WAIT_S), (signal.SIGKILL, STOP_WAIT_S)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    self.proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            try:
+                # Whatever else is left in its group (a child it started).
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.log.close()
+
+
+def stop_all_servers(*_):
+    for server in list(Running.live):
+        server.stop()
+
+
+def check_answer(port):
+    """One GET: the body must be the peers' "Hello, World!" with status 200 and a text/plain
+    content type. Returns what is wrong, or None."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/")
+        res = conn.getresponse()
+        body = res.read().decode(errors="replace")
+        ctype = res.getheader("content-type", "")
+        conn.close()
+    except (OSError, http.client.HTTPException) as e:
+        return f"GET / failed: {e}"
+    if res.status != 200 or body != HTTP_BODY or not ctype.startswith("text/plain"):
+        return f"GET / answered {res.status}, {ctype!r}, {body[:60]!r}"
+    return None
+
+
+def wrk_latency_ms(value):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", value)
+    if not m:
+        return None
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
+
+
+def parse_wrk(text):
+    """requests/s, p50, p99, requests, socket errors and non-2xx of wrk's report (as
+    PEERS/report.py reads it)."""
+    out = {}
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", text)
+    if m:
+        out["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        # At the start of a line: "Req/Sec ... 72.50%" also has a "50%" after a word boundary.
+        m = re.search(rf"^\s*{pct}%\s+(\S+)", text, re.M)
+        if m:
+            out[key] = wrk_latency_ms(m.group(1))
+    m = re.search(r"(\d+) requests in", text)
+    if m:
+        out["requests"] = int(m.group(1))
+    m = re.search(r"Socket errors: ([^\n]*)", text)
+    if m:
+        out["errors"] = m.group(1).strip()
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["non2xx"] = int(m.group(1))
+    return out
+
+
+def wrk(port, seconds, latency=False):
+    cmd = ["wrk"] + WRK_ARGS + [f"-d{seconds}s"] + (["--latency"] if latency else []) + \
+        [f"http://127.0.0.1:{port}/"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                              timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        return None, "wrk did not finish"
+    if proc.returncode != 0:
+        return None, f"wrk exit {proc.returncode}: {proc.stderr[:300]}"
+    return proc.stdout, None
+
+
+def cpu_busy_s():
+    """Busy CPU seconds of the whole machine so far (/proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal ...
+        return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process, in seconds, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def other_load(before, after, seconds):
+    """CPU the rest of the machine used during a wrk run, in cores: the machine's busy time less
+    the server's and wrk's. Another build on these 2 cores shows here, and in the tail."""
+    parts = [before.get(k) for k in ("busy", "server", "wrk")] + \
+        [after.get(k) for k in ("busy", "server", "wrk")]
+    if any(v is None for v in parts):
+        return None
+    b0, s0, w0, b1, s1, w1 = parts
+    return max(0.0, ((b1 - b0) - (s1 - s0) - (w1 - w0)) / seconds)
+
+
+def cpu_sample(pid):
+    return dict(busy=cpu_busy_s(), server=proc_cpu_s(pid), wrk=children_cpu_s())
+
+
+def wait_quiet(max_wait):
+    """Waits (at most `max_wait` seconds) until the machine is nearly idle: less than 0.15 of a
+    core busy over half a second. Other work on these 2 cores (a build) preempts the server or
+    wrk for a few ms at a time, which shows as the p99 of every runtime. Returns the seconds
+    waited, or None when it never got quiet (the run goes ahead; the report shows the load)."""
+    start = time.monotonic()
+    while True:
+        b0 = cpu_busy_s()
+        time.sleep(0.5)
+        b1 = cpu_busy_s()
+        if b0 is None or b1 is None or (b1 - b0) / 0.5 < 0.15:
+            return time.monotonic() - start
+        if time.monotonic() - start >= max_wait:
+            return None
+
+
+def http_round(server, tmp, quiet_wait=0):
+    """One measured run of one server: a dict with wrk's figures and the peak RSS, or with
+    `error`."""
+    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
+        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
+    port = free_port()
+    with Running(server, port, tmp) as running:
+        if not running.wait_listening():
+            return dict(error=f"did not listen on {port}: {running.output()}")
+        wrong = check_answer(port)
+        if wrong:
+            return dict(error=wrong)
+        pid = listener_pid(port, running.proc.pid)
+        _, err = wrk(port, WRK_WARMUP_S)
+        if err:
+            return dict(error=err)
+        before = cpu_sample(pid)
+        text, err = wrk(port, WRK_SECONDS, latency=True)
+        if err:
+            return dict(error=err)
+        r = parse_wrk(text)
+        r["rss_kb"] = proc_kb(pid, "VmHWM")
+        after = cpu_sample(pid)
+        r["other_load"] = other_load(before, after, WRK_SECONDS)
+        if before["server"] is not None and after["server"] is not None:
+            r["server_cores"] = (after["server"] - before["server"]) / WRK_SECONDS
+        if "rps" not in r or "p99_ms" not in r:
+            r["error"] = f"could not read wrk's report: {text[:300]}"
+        return r
+
+
+def http_bench(servers, runs, tmp, quiet_wait):
+    results = {s.name: [] for s in servers}
+    for rnd in range(1, runs + 1):
+        for server in servers:
+            log(f"   [http] round {rnd}: {server.name}")
+            r = http_round(server, tmp, quiet_wait)
+            if "error" in r:
+                log(f"   {server.name}: {r['error']}")
+            else:
+                log(f"   {server.name}: {r['rps']:,.0f} req/s, p50 {fmt_ms(r.get('p50_ms'))} ms, "
+                    f"p99 {fmt_ms(r['p99_ms'])} ms")
+            results[server.name].append(r)
+    return results
+
+
+def http_soak(server, seconds, tmp, quiet_wait=0):
+    """Memory over about a million requests: after a 3 s warm-up, the server's RSS before and
+    after a long wrk run."""
+    log(f"   [http] soak: {server.name}, {seconds} s")
+    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
+        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
+    port = free_port()
+    with Running(server, port, tmp) as running:
+        if not running.wait_listening():
+            return dict(error=f"did not listen on {port}: {running.output()}")
+        pid = listener_pid(port, running.proc.pid)
+        warm, err = wrk(port, 3)
+        if err:
+            return dict(error=err)
+        before = proc_kb(pid, "VmRSS")
+        cpu_before = cpu_sample(pid)
+        text, err = wrk(port, seconds, latency=True)
+        if err:
+            return dict(error=err)
+        r = parse_wrk(text)
+        r["other_load"] = other_load(cpu_before, cpu_sample(pid), seconds)
+        r.update(seconds=seconds, warmup_requests=parse_wrk(warm).get("requests"),
+                 rss_before_kb=before, rss_after_kb=proc_kb(pid, "VmRSS"),
+                 hwm_kb=proc_kb(pid, "VmHWM"))
+        return r
+
+
+def http_report(results, soak, names):
+    """The peers' RESULTS.md HTTP table for this run, every run's figures, Weft/peer ratios."""
+    print(f"## HTTP (`wrk {' '.join(WRK_ARGS)} -d{WRK_SECONDS}s --latency` after a "
+          f"{WRK_WARMUP_S} s warm-up; medians of runs)")
+    print()
+    row(["server", "req/s", "p50 ms", "p99 ms", "peak RSS MB", "runs", "socket errors / non-2xx"],
+        header=True)
+    stats = {}
+    for name, rs in results.items():
+        ok = [r for r in rs if "error" not in r]
+        s = dict(ok=ok, runs=len(rs), rps=median([r["rps"] for r in ok]),
+                 p50=median([r.get("p50_ms") for r in ok]), p99=median([r["p99_ms"] for r in ok]),
+                 rss=median([r.get("rss_kb") for r in ok]))
+        stats[name] = s
+        errors = sorted({r["errors"] for r in ok if "errors" in r})
+        non2xx = sum(r.get("non2xx", 0) for r in ok)
+        errs = "; ".join(errors) or "none"
+        if non2xx:
+            errs += f"; non-2xx {non2xx}"
+        failed = len(rs) - len(ok)
+        if failed:
+            errs += f"; **{failed} failed**"
+        rps = "-" if s["rps"] is None else f"{s['rps']:,.0f}"
+        row([name, rps, fmt_ms(s["p50"]), fmt_ms(s["p99"]), fmt_mb(s["rss"]),
+             f"{len(ok)}/{len(rs)}", errs])
+    print()
+    print("Every run: req/s, p50 / p99 ms, and the CPU the server used and the rest of the machine "
+          "(neither the server nor wrk) used during the run, in cores:")
+    print()
+    row(["server"] + [f"run {i + 1}" for i in range(max(len(rs) for rs in results.values()))],
+        header=True)
+
+    def run_cell(r):
+        if "error" in r:
+            return "failed"
+        cores = lambda v: "?" if v is None else f"{v:.2f}"  # noqa: E731
+        return (f"{r['rps']:,.0f}, {fmt_ms(r.get('p50_ms'))} / {fmt_ms(r['p99_ms'])} "
+                f"(server {cores(r.get('server_cores'))}, other {cores(r.get('other_load'))})")
+
+    for name, rs in results.items():
+        row([name] + [run_cell(r) for r in rs])
+    print()
+    w = stats.get("weft")
+    peers = [n for n in results if n != "weft"]
+    if w and w["ok"] and peers:
+        print("Weft / peer (req/s ratio: above 1 means Weft serves more; p99 ratio: below 1 "
+              "means Weft's tail is shorter):")
+        print()
+        row(["ratio"] + peers, header=True)
+        row(["req/s"] + [fmt_ratio(w["rps"], stats[n]["rps"]) for n in peers])
+        row(["p99"] + [fmt_ratio(w["p99"], stats[n]["p99"]) for n in peers])
+        print()
+    if soak:
+        if "error" in soak:
+            print(f"Soak: **failed**: {soak['error']}")
+        else:
+            before, after = soak["rss_before_kb"], soak["rss_after_kb"]
+            growth = "-" if not before or not after else f"{(after / before - 1) * 100:+.1f}%"
+            print(f"Soak (weft, `wrk {' '.join(WRK_ARGS)} -d{soak['seconds']}s` after a 3 s "
+                  f"warm-up of {soak.get('warmup_requests') or 0:,} requests): "
+                  f"{soak.get('requests') or 0:,} requests, {soak['rps']:,.0f} req/s, "
+                  f"p50 {fmt_ms(soak.get('p50_ms'))} ms, p99 {fmt_ms(soak.get('p99_ms'))} ms, "
+                  f"socket errors: {soak.get('errors', 'none')}, "
+                  f"RSS {fmt_kb_mb(before)} MB before, {fmt_kb_mb(after)} MB after ({growth}), "
+                  f"peak {fmt_kb_mb(soak['hwm_kb'])} MB; the rest of the machine used "
+                  f"{'?' if soak.get('other_load') is None else format(soak['other_load'], '.2f')}"
+                  " cores meanwhile")
+        print()
+
+
+def fmt_kb_mb(kb):
+    return "-" if kb is None else f"{kb / 1024:.1f}"
+
+
 # ------------------------------------------------------------------------------- summary ----
 
 def median(values):
@@ -475,14 +907,24 @@ def details(rows, names):
         print()
 
 
-def report(rows, weft, runtimes, runs):
+def report(rows, weft, runtimes, runs, http_results=None, soak=None):
     names = [rt.name for rt in runtimes if rt.name != "weft"]
     print("# Weft against its peers")
     print()
     for line in environment(weft, runtimes, runs):
         print(f"- {line}")
-    print(f"""
-Median of {runs} interleaved runs. Time basis per row: **program** = the workload's own
+    if http_results:
+        print(f"- wrk: {subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.strip().splitlines()[0]}"
+              ", on the same machine as the servers")
+    print()
+    if rows:
+        cpu_report(rows, names, runs)
+    if http_results:
+        http_report(http_results, soak, names)
+
+
+def cpu_report(rows, names, runs):
+    print(f"""Median of {runs} interleaved runs. Time basis per row: **program** = the workload's own
 time, printed by each program (`time_ms=`; Lua's is `os.clock()` CPU time); **wall** =
 whole-process wall time for every runtime (used when the weft binary has no `now()`, so it
 includes start-up and compilation for all); **hyperfine** = hyperfine's median process time.
@@ -511,6 +953,11 @@ def main():
     if not os.path.isdir(peers):
         log(f"no peer programs at {peers} (set PEERS): Weft runs alone")
     todo = workloads(names, peers)
+    if "http" in todo and not have("wrk"):
+        log("== http skipped: it needs wrk (Debian: apt-get install wrk)")
+        todo = [w for w in todo if w != "http"]
+    if not todo:
+        sys.exit("nothing to run")
     weft = weft_binary(env)
     os.makedirs(os.path.join(BENCH, ".build"), exist_ok=True)
     runtimes = [Weft(weft)] + peer_runtimes(peers, env) + [WeftMailboxes(weft)]
@@ -518,16 +965,31 @@ def main():
     if not have("lua5.4"):
         log("lua5.4, the reference peer, is not installed (Debian: apt-get install lua5.4)")
 
-    rows = []
+    rows, http_results, soak = [], None, None
+    soak_seconds = int(env.get("HTTP_SOAK", "0"))
+    # A server is stopped on every way out: an error, Ctrl-C (KeyboardInterrupt) or SIGTERM.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp:
-        for w in todo:
-            log(f"== {w}")
-            for variant, args in VARIANTS.get(w, [("-", [])]):
-                results = bench(w, variant, args, runtimes, runs, timeout, tmp)
-                hf = hyperfine_startup(runtimes, tmp) if w == "startup" else {}
-                basis, stats = summarize(w, variant, results, hf)
-                rows.append((w if variant == "-" else f"{w} ({variant})", basis, stats))
-    report(rows, weft, runtimes, runs)
+        try:
+            for w in todo:
+                log(f"== {w}")
+                if w == "http":
+                    servers = http_servers(runtimes, peers, tmp)
+                    log(f"   servers: {', '.join(s.name for s in servers)}")
+                    http_results = http_bench(servers, runs, tmp,
+                                              int(env.get("HTTP_QUIET_WAIT", "60")))
+                    if soak_seconds > 0 and servers and servers[0].name == "weft":
+                        soak = http_soak(servers[0], soak_seconds, tmp,
+                                         int(env.get("HTTP_QUIET_WAIT", "60")))
+                    continue
+                for variant, args in VARIANTS.get(w, [("-", [])]):
+                    results = bench(w, variant, args, runtimes, runs, timeout, tmp)
+                    hf = hyperfine_startup(runtimes, tmp) if w == "startup" else {}
+                    basis, stats = summarize(w, variant, results, hf)
+                    rows.append((w if variant == "-" else f"{w} ({variant})", basis, stats))
+        finally:
+            stop_all_servers()
+    report(rows, weft, runtimes, runs, http_results, soak)
 
 
 if __name__ == "__main__":

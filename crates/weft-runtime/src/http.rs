@@ -22,20 +22,69 @@ use weft_vm::{raise, HostOp, Key, Map, NativeClosure, Value, Vm, VmResult};
 
 use crate::host_work::{Completion, HostWork};
 
-/// A request as the script sees it.
+/// A request as the script sees it. The texts are `Rc<str>` because that is what the heap's
+/// strings and map keys hold: each is allocated once, here, and moves into the heap as is.
 struct RequestData {
-    method: String,
-    path: String,
-    query: String,
-    headers: Vec<(String, String)>,
-    body: String,
+    method: Rc<str>,
+    path: Rc<str>,
+    query: Rc<str>,
+    headers: Vec<(Rc<str>, Rc<str>)>,
+    body: Rc<str>,
 }
 
 /// A response from the script.
 struct ResponseData {
     status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+    headers: Vec<(Rc<str>, Rc<str>)>,
+    body: Rc<str>,
+}
+
+/// Map keys and header names every request uses, allocated once instead of per request.
+///
+/// With them (and the request's texts built straight into `Rc<str>`, and the response read
+/// without cloning its map), the hello server makes about 20 fewer allocations per request.
+/// Measured together with `half_close` below: p99 under `wrk -t1 -c50` on an idle machine
+/// 1.8-3.0 ms -> 0.95-1.4 ms, 55-72k -> 65-99k req/s.
+struct Names {
+    method: Key,
+    path: Key,
+    query: Key,
+    headers: Key,
+    body: Key,
+    status: Key,
+    /// Header names and methods seen so far (at most [`MAX_CACHED_NAMES`]).
+    cache: RefCell<std::collections::HashSet<Rc<str>>>,
+}
+
+/// Header names are chosen by clients: the cache stops growing at this many.
+const MAX_CACHED_NAMES: usize = 256;
+
+impl Names {
+    fn new() -> Names {
+        let key = |k: &str| Key::Str(Rc::from(k));
+        Names {
+            method: key("method"),
+            path: key("path"),
+            query: key("query"),
+            headers: key("headers"),
+            body: key("body"),
+            status: key("status"),
+            cache: RefCell::default(),
+        }
+    }
+
+    /// A shared `Rc<str>` for a header name or method.
+    fn name(&self, text: &str) -> Rc<str> {
+        let mut cache = self.cache.borrow_mut();
+        if let Some(name) = cache.get(text) {
+            return name.clone();
+        }
+        let name: Rc<str> = Rc::from(text);
+        if cache.len() < MAX_CACHED_NAMES {
+            cache.insert(name.clone());
+        }
+        name
+    }
 }
 
 /// One listening server.
@@ -58,13 +107,25 @@ struct State {
 
 type Shared = Rc<RefCell<State>>;
 
+/// Text of header bytes (lossy, like the body).
+fn text_of(bytes: &[u8]) -> Rc<str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Rc::from(text),
+        Err(_) => Rc::from(String::from_utf8_lossy(bytes).as_ref()),
+    }
+}
+
 /// Installs the natives and the `http` module.
 pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
     let state: Shared = Rc::default();
+    let names = Rc::new(Names::new());
     let natives: Vec<(&str, NativeClosure)> = vec![
-        ("__http_listen", listen(work.clone(), state.clone())),
-        ("__http_next", next(state.clone())),
-        ("__http_respond", respond(state.clone())),
+        (
+            "__http_listen",
+            listen(work.clone(), state.clone(), names.clone()),
+        ),
+        ("__http_next", next(state.clone(), names.clone())),
+        ("__http_respond", respond(state.clone(), names)),
         ("__http_close", close(state.clone(), work.clone())),
         ("__http_request", client(work.clone())),
     ];
@@ -86,7 +147,7 @@ pub(crate) fn install(vm: &mut Vm, work: &Rc<HostWork>) {
     });
 }
 
-fn listen(work: Rc<HostWork>, state: Shared) -> NativeClosure {
+fn listen(work: Rc<HostWork>, state: Shared, names: Rc<Names>) -> NativeClosure {
     Rc::new(move |vm: &mut Vm, args: &[Value]| -> VmResult<Value> {
         arg_count("http.serve", args, 1, 1)?;
         let port = check_int(vm, "http.serve", args[0])?;
@@ -94,7 +155,7 @@ fn listen(work: Rc<HostWork>, state: Shared) -> NativeClosure {
             u16::try_from(port).map_err(|_| raise("ValueError", format!("bad port {port}")))?;
         vm.check_net("127.0.0.1", port)?;
         let (op, parked) = vm.park_on_host();
-        let (state, work2) = (state.clone(), work.clone());
+        let (state, work2, names) = (state.clone(), work.clone(), names.clone());
         work.start(op, async move {
             let bound = tokio::net::TcpListener::bind(("127.0.0.1", port)).await;
             Box::new(move |vm: &mut Vm| {
@@ -107,8 +168,13 @@ fn listen(work: Rc<HostWork>, state: Shared) -> NativeClosure {
                     s.next
                 };
                 work2.service_started();
-                let accept =
-                    tokio::task::spawn_local(accept_loop(listener, id, state.clone(), work2));
+                let accept = tokio::task::spawn_local(accept_loop(
+                    listener,
+                    id,
+                    state.clone(),
+                    work2,
+                    names,
+                ));
                 state.borrow_mut().servers.insert(
                     id,
                     Server {
@@ -131,16 +197,23 @@ async fn accept_loop(
     server: i64,
     state: Shared,
     work: Rc<HostWork>,
+    names: Rc<Names>,
 ) {
     while let Ok((stream, _)) = listener.accept().await {
         let _ = stream.set_nodelay(true);
-        let (state, work) = (state.clone(), work.clone());
+        let (state, work, names) = (state.clone(), work.clone(), names.clone());
         tokio::task::spawn_local(async move {
             let service = hyper::service::service_fn(move |req| {
-                let (state, work) = (state.clone(), work.clone());
-                async move { Ok::<_, hyper::Error>(answer(req, server, state, work).await) }
+                let (state, work, names) = (state.clone(), work.clone(), names.clone());
+                async move { Ok::<_, hyper::Error>(answer(req, server, state, work, names).await) }
             });
+            // Half-close: while a request is in flight, hyper does not read on to notice that
+            // the client went away (it notices when it writes the answer). That read came right
+            // after the head was parsed, while the request still held the read buffer, so each
+            // request also allocated a new 8 KB buffer (glibc's malloc_consolidate and
+            // unlink_chunk, 6% of the hello server's time) and made one more recv syscall.
             let _ = hyper::server::conn::http1::Builder::new()
+                .half_close(true)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -153,28 +226,27 @@ async fn answer(
     server: i64,
     state: Shared,
     work: Rc<HostWork>,
+    names: Rc<Names>,
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
-        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Ok(collected) => text_of(&collected.to_bytes()),
         Err(_) => return plain(StatusCode::BAD_REQUEST, "bad request body"),
     };
     let data = RequestData {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().unwrap_or("").to_string(),
+        method: names.name(parts.method.as_str()),
+        path: Rc::from(parts.uri.path()),
+        query: Rc::from(parts.uri.query().unwrap_or("")),
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (names.name(k.as_str()), text_of(v.as_bytes())))
             .collect(),
         body,
     };
+    // The head's bytes are a slice of the connection's read buffer: let them go before waiting,
+    // so that hyper reuses that buffer for the next request instead of allocating one.
+    drop(parts);
     let (tx, rx) = oneshot::channel();
     {
         let mut s = state.borrow_mut();
@@ -187,7 +259,7 @@ async fn answer(
         match srv.waiter.take() {
             Some(op) => work.finish(
                 op,
-                Box::new(move |vm: &mut Vm| Ok(request_value(vm, rid, data))),
+                Box::new(move |vm: &mut Vm| Ok(request_value(vm, &names, rid, data))),
             ),
             None => srv.queue.push_back((rid, data)),
         }
@@ -196,10 +268,10 @@ async fn answer(
         Ok(res) => {
             let mut builder = Response::builder().status(res.status);
             for (k, v) in &res.headers {
-                builder = builder.header(k.as_str(), v.as_str());
+                builder = builder.header(&**k, &**v);
             }
             builder
-                .body(Full::new(Bytes::from(res.body)))
+                .body(Full::new(Bytes::copy_from_slice(res.body.as_bytes())))
                 .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
         }
         Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "no answer"),
@@ -213,31 +285,31 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
 }
 
 /// `[id, {method, path, query, headers, body}]`.
-fn request_value(vm: &mut Vm, rid: i64, data: RequestData) -> Value {
-    let mut headers = Map::default();
+fn request_value(vm: &mut Vm, names: &Names, rid: i64, data: RequestData) -> Value {
+    let mut headers = Map::with_capacity_and_hasher(data.headers.len(), Default::default());
     for (k, v) in data.headers {
         let v = vm.heap.alloc_str(v);
-        headers.insert(Key::Str(k.into()), v);
+        headers.insert(Key::Str(k), v);
     }
-    let mut map = Map::default();
+    let mut map = Map::with_capacity_and_hasher(5, Default::default());
     for (k, v) in [
-        ("method", data.method),
-        ("path", data.path),
-        ("query", data.query),
+        (&names.method, data.method),
+        (&names.path, data.path),
+        (&names.query, data.query),
     ] {
         let v = vm.heap.alloc_str(v);
-        map.insert(Key::Str(k.into()), v);
+        map.insert(k.clone(), v);
     }
     let headers = vm.heap.alloc_map(headers);
-    map.insert(Key::Str("headers".into()), headers);
+    map.insert(names.headers.clone(), headers);
     let body = vm.heap.alloc_str(data.body);
-    map.insert(Key::Str("body".into()), body);
+    map.insert(names.body.clone(), body);
     let req = vm.heap.alloc_map(map);
     vm.heap.alloc_list(vec![Value::Int(rid), req])
 }
 
 /// `__http_next(server)`: the next request as `[id, req]`, or nil once the server shuts down.
-fn next(state: Shared) -> NativeClosure {
+fn next(state: Shared, names: Rc<Names>) -> NativeClosure {
     Rc::new(move |vm: &mut Vm, args: &[Value]| -> VmResult<Value> {
         arg_count("http.serve", args, 1, 1)?;
         let id = check_int(vm, "http.serve", args[0])?;
@@ -248,7 +320,7 @@ fn next(state: Shared) -> NativeClosure {
         };
         if let Some((rid, data)) = srv.queue.pop_front() {
             drop(s);
-            return Ok(request_value(vm, rid, data));
+            return Ok(request_value(vm, &names, rid, data));
         }
         let (op, parked) = vm.park_on_host();
         srv.waiter = Some(op);
@@ -256,11 +328,11 @@ fn next(state: Shared) -> NativeClosure {
     })
 }
 
-fn respond(state: Shared) -> NativeClosure {
+fn respond(state: Shared, names: Rc<Names>) -> NativeClosure {
     Rc::new(move |vm: &mut Vm, args: &[Value]| -> VmResult<Value> {
         arg_count("http.respond", args, 2, 2)?;
         let rid = check_int(vm, "http.respond", args[0])?;
-        let res = response_data(vm, args[1]);
+        let res = response_data(vm, &names, args[1]);
         if let Some(tx) = state.borrow_mut().pending.remove(&rid) {
             let _ = tx.send(res);
         }
@@ -270,31 +342,45 @@ fn respond(state: Shared) -> NativeClosure {
 
 /// A handler's result: a string (200, text), or `{status, headers, body}` (a body that is not a
 /// string is sent as JSON).
-fn response_data(vm: &mut Vm, value: Value) -> ResponseData {
-    let text = |v: Value| match v {
-        Value::Str(s) => vm.heap.str(s).to_string(),
-        Value::Nil => String::new(),
-        other => vm.display(other),
+fn response_data(vm: &mut Vm, names: &Names, value: Value) -> ResponseData {
+    let text = |vm: &Vm, v: Value| -> Rc<str> {
+        match v {
+            Value::Str(s) => vm.heap.str(s).clone(),
+            Value::Nil => Rc::from(""),
+            other => Rc::from(vm.display(other)),
+        }
     };
     match value {
         Value::Map(m) => {
-            let map = vm.heap.maps.get(m).clone();
-            let status = match map.get(&Key::Str("status".into())) {
+            // Read in place: the map is the script's, and cloning it cost allocations.
+            let map = vm.heap.maps.get(m);
+            let status = match map.get(&names.status) {
                 Some(Value::Int(s)) => (*s).clamp(100, 999) as u16,
                 _ => 200,
             };
+            let headers_value = map.get(&names.headers).copied();
+            let body_value = map.get(&names.body).copied();
             let mut headers = Vec::new();
-            if let Some(Value::Map(h)) = map.get(&Key::Str("headers".into())) {
-                for (k, v) in vm.heap.maps.get(*h) {
+            if let Some(Value::Map(h)) = headers_value {
+                let pairs: Vec<(Key, Value)> = vm
+                    .heap
+                    .maps
+                    .get(h)
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect();
+                for (k, v) in pairs {
                     if let Key::Str(k) = k {
-                        headers.push((k.to_string(), text(*v)));
+                        headers.push((k, text(vm, v)));
                     }
                 }
             }
-            let body = match map.get(&Key::Str("body".into())) {
-                Some(Value::Str(s)) => vm.heap.str(*s).to_string(),
-                Some(Value::Nil) | None => String::new(),
-                Some(&other) => weft_vm::stdlib::json_string(vm, other).unwrap_or_default(),
+            let body = match body_value {
+                Some(Value::Str(s)) => vm.heap.str(s).clone(),
+                Some(Value::Nil) | None => Rc::from(""),
+                Some(other) => {
+                    Rc::from(weft_vm::stdlib::json_string(vm, other).unwrap_or_default())
+                }
             };
             ResponseData {
                 status,
@@ -304,8 +390,11 @@ fn response_data(vm: &mut Vm, value: Value) -> ResponseData {
         }
         other => ResponseData {
             status: 200,
-            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-            body: text(other),
+            headers: vec![(
+                names.name("content-type"),
+                Rc::from("text/plain; charset=utf-8"),
+            )],
+            body: text(vm, other),
         },
     }
 }

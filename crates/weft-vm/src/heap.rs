@@ -32,6 +32,10 @@ pub struct Slab<T> {
     cursor: usize,
     /// Objects the last marking found live.
     marked: usize,
+    /// Insertions since the last marking.
+    inserts: usize,
+    /// Slots each insertion sweeps (see [`Slab::start_sweep`]).
+    pace: usize,
 }
 
 impl<T> Default for Slab<T> {
@@ -42,12 +46,14 @@ impl<T> Default for Slab<T> {
             free: Vec::new(),
             cursor: 0,
             marked: 0,
+            inserts: 0,
+            pace: SWEEP_PER_ALLOCATION,
         }
     }
 }
 
-/// Slots an allocation sweeps ahead of the cursor: with the collection threshold at twice the
-/// live objects, this finishes a slab's sweep well before the next collection.
+/// At most this many slots an allocation sweeps ahead of the cursor (the pace of a slab that was
+/// hardly allocated from since the last marking).
 const SWEEP_PER_ALLOCATION: usize = 32;
 
 /// At most this many slots an allocation sweeps looking for a free one before it grows the slab.
@@ -55,7 +61,8 @@ const SWEEP_SEARCH_LIMIT: usize = 4096;
 
 impl<T> Slab<T> {
     fn insert(&mut self, value: T) -> Handle<T> {
-        self.sweep_some(SWEEP_PER_ALLOCATION);
+        self.inserts += 1;
+        self.sweep_some(self.pace);
         // Reuse garbage before growing the slab: a slab that grows while its garbage waits to be
         // swept costs memory and cache.
         let mut budget = SWEEP_SEARCH_LIMIT;
@@ -145,8 +152,21 @@ impl<T> Slab<T> {
     }
 
     /// After a marking: the sweep starts again from the first slot.
+    ///
+    /// Its pace spreads the sweep over the insertions until the next marking: each insertion
+    /// sweeps enough slots that the whole slab is swept after half as many insertions as the last
+    /// interval had. At a fixed 32 slots per insertion, the insertions right after a collection
+    /// freed the whole interval's garbage (a burst of `free`s): an HTTP hello server's VM slices
+    /// took 0.5-1.5 ms for 20 requests there instead of 0.08 ms. Measured with this pace: slices
+    /// over 0.5 ms 406 -> 39 in 6 s of wrk, the server's p99 3.2-4.6 ms -> 1.8-3.0 ms (idle
+    /// machine, A/B in turns).
     fn start_sweep(&mut self) {
         self.cursor = 0;
+        let interval = self.inserts.max(1);
+        self.pace = (2 * self.slots.len())
+            .div_ceil(interval)
+            .clamp(1, SWEEP_PER_ALLOCATION);
+        self.inserts = 0;
     }
 
     fn live(&self) -> usize {
