@@ -576,11 +576,16 @@ def wait_quiet(max_wait):
             return None
 
 
+def settle(quiet_wait):
+    """Waits (at most `quiet_wait` s) for the rest of the machine to go quiet before a run."""
+    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
+        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
+
+
 def http_round(server, tmp, quiet_wait=0):
     """One measured run of one server: a dict with wrk's figures and the peak RSS, or with
     `error`."""
-    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
-        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
+    settle(quiet_wait)
     port = free_port()
     with Running(server, port, tmp) as running:
         if not running.wait_listening():
@@ -626,8 +631,7 @@ def http_soak(server, seconds, tmp, quiet_wait=0):
     """Memory over about a million requests: after a 3 s warm-up, the server's RSS before and
     after a long wrk run."""
     log(f"   [http] soak: {server.name}, {seconds} s")
-    if quiet_wait > 0 and wait_quiet(quiet_wait) is None:
-        log(f"   the machine did not get quiet within {quiet_wait} s: measuring anyway")
+    settle(quiet_wait)
     port = free_port()
     with Running(server, port, tmp) as running:
         if not running.wait_listening():
