@@ -72,7 +72,8 @@ impl Vm {
             // the out-of-line instructions. The code between two of those is bounded by the
             // length of a function, so nothing runs unbounded without paying, and the common
             // instructions skip the count (which the compiler kept in memory, as a
-            // read-modify-write on every instruction). `resume` is where the task goes on once
+            // read-modify-write on every instruction: loop 30M, about 0.78 s -> 0.52 s, on a
+            // machine too busy for a finer figure). `resume` is where the task goes on once
             // it has fuel again: the instruction that charges, which pays on the second try (so
             // how the host slices its fuel never changes what a unit buys).
             macro_rules! charge {
@@ -326,7 +327,8 @@ impl Vm {
                         let name = name_const(consts, name);
                         let object = self.stack[base + obj as usize];
                         // A field an instance has is read here; methods, modules and the
-                        // rest go through `get_field`.
+                        // rest go through `get_field`. (With `instance_method` and `self` used
+                        // in place: calls 1M, 0.94G -> 0.81G instructions.)
                         let field = match object {
                             Value::Instance(h) => self.heap.instances.get(h).field(name),
                             _ => None,
@@ -575,7 +577,8 @@ impl Vm {
     }
 
     /// `R[dst] := R[lhs] op R[rhs]`. Inlined with `op` known, so the int case is one checked
-    /// machine operation; everything else (floats, strings, errors) goes out of line.
+    /// machine operation; everything else (floats, strings, errors) goes out of line. (With the
+    /// immediate forms, `int_at` and the boxed `Exc`: loop 3M, 1.58G -> 0.89G instructions.)
     #[inline(always)]
     fn binary_op(&mut self, base: usize, dst: u8, lhs: u8, rhs: u8, op: Arith) -> VmResult<()> {
         if let (Some(x), Some(y)) = (

@@ -2,9 +2,9 @@
 //! classes, calls with spread or named arguments, `try`, pattern tests, string interpolation,
 //! imports, and the concurrency instructions (spawn, await, scopes, receive).
 //!
-//! Keeping them out of `interp.rs`'s loop makes that loop a small function whose hot state (the
-//! program counter, the fuel, the frame's registers) stays in registers; measured with callgrind
-//! and perf on the loop, fib and calls benchmarks (see the commit that introduced this file).
+//! Keeping them out of `interp.rs`'s loop keeps that loop smaller, so more of its hot state (the
+//! program counter, the code) stays in registers. Measured with callgrind, with `pc` passed by
+//! value and the slow paths `#[cold]`: fib(25) 121M -> 116M instructions, loop 3M 771M -> 735M.
 
 use std::rc::Rc;
 
