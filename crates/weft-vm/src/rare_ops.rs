@@ -1,5 +1,5 @@
-//! Instructions the dispatch loop runs out of line: building closures, lists, maps and
-//! classes, calls with spread or named arguments, `try`, pattern tests, string interpolation,
+//! Instructions the dispatch loop runs out of line: building closures, maps and classes, list
+//! spreads, calls with spread or named arguments, `try`, pattern tests, string interpolation,
 //! imports, and the concurrency instructions (spawn, await, scopes, receive).
 //!
 //! Keeping them out of `interp.rs`'s loop keeps that loop smaller, so more of its hot state (the
@@ -85,12 +85,6 @@ impl Vm {
                     module: module as u32,
                 });
                 self.stack[base + dst as usize] = value;
-                Ok(())
-            }
-            Op::NewList { dst, start, count } => {
-                let s = base + start as usize;
-                let items = self.stack[s..s + count as usize].to_vec();
-                self.stack[base + dst as usize] = self.heap.alloc_list(items);
                 Ok(())
             }
             Op::ListPush { list, src } => {
