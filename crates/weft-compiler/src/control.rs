@@ -16,9 +16,12 @@ impl Compiler<'_> {
     /// without a copy: fib(25) 136M -> 121M instructions, binary_trees 12 1.50G -> 1.23G).
     pub fn jump_if_false(&mut self, cond: &Expr) -> usize {
         let mark = self.mark();
-        let at = match &cond.kind {
-            ExprKind::Binary { op, lhs, rhs } if comparison(*op).is_some() => {
-                let cmp = comparison(*op).expect("a comparison");
+        let fused = match &cond.kind {
+            ExprKind::Binary { op, lhs, rhs } => comparison(*op).map(|cmp| (cmp, lhs, rhs)),
+            _ => None,
+        };
+        let at = match fused {
+            Some((cmp, lhs, rhs)) => {
                 let lhs = self.expr_any(lhs);
                 let op = match (&rhs.kind, cmp) {
                     (ExprKind::Int(n), _) if i8::try_from(*n).is_ok() => Op::JumpIfNotImm {
@@ -44,7 +47,7 @@ impl Compiler<'_> {
                 };
                 self.emit(op, cond.span)
             }
-            _ => {
+            None => {
                 let r = self.expr_any(cond);
                 self.emit(Op::JumpIfFalse { cond: r, offset: 0 }, cond.span)
             }

@@ -167,20 +167,13 @@ impl Compiler<'_> {
     pub fn expr_any(&mut self, expr: &Expr) -> Reg {
         // A plain local (or `self` in a method, `R[0]`) is used where it is, without a copy:
         // `self.n = self.n + x` is then 3 instructions instead of 5.
-        let name = match &expr.kind {
-            ExprKind::Ident(name) => Some(name.clone()),
-            ExprKind::SelfRef => self.f().find_local("self").map(|_| Rc::from("self")),
+        let local = match &expr.kind {
+            ExprKind::Ident(name) => self.f().find_local(name),
+            ExprKind::SelfRef => self.f().find_local("self"),
             _ => None,
         };
-        if let Some(name) = name {
-            if let Var::Local {
-                reg,
-                in_cell: false,
-                ..
-            } = self.resolve(&name)
-            {
-                return reg;
-            }
+        if let Some(local) = local.filter(|l| !l.in_cell) {
+            return local.reg;
         }
         let r = self.alloc();
         self.expr(expr, r);

@@ -354,7 +354,7 @@ impl Vm {
         if argc > fixed && !p.has_rest {
             return Err(self.arity_error(proto, argc));
         }
-        self.ensure_stack(slot, p.n_regs as usize + 1);
+        self.ensure_stack(slot, proto.frame_size);
         for i in argc..fixed {
             if !p.has_default[i] {
                 return Err(type_error(format!(
@@ -448,7 +448,7 @@ impl Vm {
             return self.call_closure(closure, slot, argc, kind);
         }
         let args = self.bind_named(&proto, positional, named)?;
-        self.ensure_stack(slot, proto.proto.n_regs as usize + 1 + args.len());
+        self.ensure_stack(slot, proto.frame_size + args.len());
         self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);
         self.push_frame(proto, Some(closure), slot, module, kind)
     }

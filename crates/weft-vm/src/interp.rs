@@ -366,40 +366,18 @@ impl Vm {
                             _ => self.set_field(object, name, value),
                         }
                     }),
-                    Op::GetIndex { dst, obj, index } => step!({
-                        let object = self.stack[base + obj as usize];
-                        let item = match (object, self.int_at(base + index as usize)) {
-                            (Value::List(l), Some(i)) => {
-                                self.heap.lists.get(l).get(i as usize).copied()
-                            }
-                            _ => None,
-                        };
-                        match item {
-                            Some(value) => {
-                                self.stack[base + dst as usize] = value;
-                                Ok(())
-                            }
-                            None => self
-                                .get_index(object, self.stack[base + index as usize])
-                                .map(|v| self.stack[base + dst as usize] = v),
-                        }
-                    }),
-                    Op::GetIndexInt { dst, obj, index } => step!({
-                        let object = self.stack[base + obj as usize];
-                        let item = match object {
-                            Value::List(l) => self.heap.lists.get(l).get(index as usize).copied(),
-                            _ => None,
-                        };
-                        match item {
-                            Some(value) => {
-                                self.stack[base + dst as usize] = value;
-                                Ok(())
-                            }
-                            None => self
-                                .get_index(object, Value::Int(index as i64))
-                                .map(|v| self.stack[base + dst as usize] = v),
-                        }
-                    }),
+                    Op::GetIndex { dst, obj, index } => step!(self.index_into(
+                        base + dst as usize,
+                        self.stack[base + obj as usize],
+                        self.int_at(base + index as usize),
+                        |vm| vm.stack[base + index as usize],
+                    )),
+                    Op::GetIndexInt { dst, obj, index } => step!(self.index_into(
+                        base + dst as usize,
+                        self.stack[base + obj as usize],
+                        Some(index as i64),
+                        |_| Value::Int(index as i64),
+                    )),
                     Op::SetIndex { obj, index, src } => step!({
                         let (o, i, v) = (
                             self.stack[base + obj as usize],
@@ -520,6 +498,30 @@ impl Vm {
             self.save_pc(pc);
             return Err(exc);
         }
+    }
+
+    /// `stack[slot] := object[index]`. A list with an int index (`int`) is read here; anything
+    /// else goes through `get_index`, with the index value made by `index` only then.
+    #[inline(always)]
+    fn index_into(
+        &mut self,
+        slot: usize,
+        object: Value,
+        int: Option<i64>,
+        index: impl FnOnce(&Vm) -> Value,
+    ) -> VmResult<()> {
+        let item = match (object, int) {
+            (Value::List(l), Some(i)) => usize::try_from(i)
+                .ok()
+                .and_then(|i| self.heap.lists.get(l).get(i).copied()),
+            _ => None,
+        };
+        let value = match item {
+            Some(value) => value,
+            None => self.get_index(object, index(self))?,
+        };
+        self.stack[slot] = value;
+        Ok(())
     }
 
     /// The script method `name` of the instance in `stack[slot]`, unless a field of that name
