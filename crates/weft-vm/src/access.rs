@@ -60,7 +60,7 @@ impl Vm {
             Value::Error(h) => {
                 let text = self.heap.str(name).clone();
                 let error = self.heap.errors.get(h);
-                if let Some(&(_, v)) = error.fields.iter().find(|(n, _)| *n == name) {
+                if let Some(v) = crate::object::field_in(&error.fields, name) {
                     return Ok(v);
                 }
                 match &*text {
@@ -144,11 +144,7 @@ impl Vm {
                 Ok(())
             }
             Value::Error(h) => {
-                let error = self.heap.errors.get_mut(h);
-                match error.fields.iter_mut().find(|(n, _)| *n == name) {
-                    Some(slot) => slot.1 = value,
-                    None => error.fields.push((name, value)),
-                }
+                crate::object::set_field_in(&mut self.heap.errors.get_mut(h).fields, name, value);
                 Ok(())
             }
             Value::Map(m) => {

@@ -160,19 +160,32 @@ impl Instance {
     /// The field `name`, if it has been set.
     #[inline]
     pub fn field(&self, name: Handle<Str>) -> Option<Value> {
-        self.fields
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, v)| v)
+        field_in(&self.fields, name)
     }
 
     /// Sets the field `name`, adding it after the others the first time.
     #[inline]
     pub fn set_field(&mut self, name: Handle<Str>, value: Value) {
-        match self.fields.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.fields.push((name, value)),
-        }
+        set_field_in(&mut self.fields, name, value)
+    }
+}
+
+/// The field `name` of a field list (an instance's, or the ones a script added to an error).
+#[inline]
+pub(crate) fn field_in(fields: &[(Handle<Str>, Value)], name: Handle<Str>) -> Option<Value> {
+    fields.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// Sets the field `name` of a field list, adding it after the others the first time.
+#[inline]
+pub(crate) fn set_field_in(
+    fields: &mut Vec<(Handle<Str>, Value)>,
+    name: Handle<Str>,
+    value: Value,
+) {
+    match fields.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => fields.push((name, value)),
     }
 }
 
