@@ -251,6 +251,198 @@ pub enum Op {
     NoMatch { src: Reg },
 }
 
+impl Op {
+    /// The highest register this instruction reads or writes, counting the register ranges of
+    /// calls, list literals and iteration state; `None` when it touches none. The VM checks it
+    /// against each function's register count when it loads the code, which is what lets the
+    /// interpreter read registers without a bounds check (`weft-vm`'s `interp.rs`). The match is
+    /// exhaustive on purpose: a new instruction must say which registers it uses.
+    pub fn max_register(&self) -> Option<usize> {
+        let r = |reg: Reg| reg as usize;
+        let highest = match *self {
+            Op::Move { dst, src } | Op::NewCell { dst, src } | Op::Neg { dst, src } => {
+                r(dst).max(r(src))
+            }
+            Op::Not { dst, src } | Op::Await { dst, src } => r(dst).max(r(src)),
+            Op::LoadNil { dst }
+            | Op::LoadBool { dst, .. }
+            | Op::LoadInt { dst, .. }
+            | Op::LoadConst { dst, .. }
+            | Op::GetGlobal { dst, .. }
+            | Op::GetUpval { dst, .. }
+            | Op::Closure { dst, .. }
+            | Op::NewMap { dst }
+            | Op::Import { dst, .. } => r(dst),
+            Op::SetGlobal { src, .. }
+            | Op::AssignGlobal { src, .. }
+            | Op::SetUpval { src, .. }
+            | Op::Return { src }
+            | Op::Throw { src }
+            | Op::Rethrow { src }
+            | Op::JumpIfGiven { src, .. }
+            | Op::JumpIfNotNil { src, .. }
+            | Op::JumpIfNil { src, .. }
+            | Op::SkipCancelled { src, .. }
+            | Op::NoMatch { src }
+            | Op::TestList { src, .. }
+            | Op::CheckList { src, .. }
+            | Op::TestMapKey { src, .. } => r(src),
+            Op::GetCell { dst, cell } => r(dst).max(r(cell)),
+            Op::SetCell { cell, src } => r(cell).max(r(src)),
+            Op::Add { dst, lhs, rhs }
+            | Op::Sub { dst, lhs, rhs }
+            | Op::Mul { dst, lhs, rhs }
+            | Op::Div { dst, lhs, rhs }
+            | Op::FloorDiv { dst, lhs, rhs }
+            | Op::Mod { dst, lhs, rhs }
+            | Op::Pow { dst, lhs, rhs }
+            | Op::Eq { dst, lhs, rhs }
+            | Op::Ne { dst, lhs, rhs }
+            | Op::Lt { dst, lhs, rhs }
+            | Op::Le { dst, lhs, rhs }
+            | Op::Gt { dst, lhs, rhs }
+            | Op::Ge { dst, lhs, rhs } => r(dst).max(r(lhs)).max(r(rhs)),
+            Op::AddInt { dst, src, .. }
+            | Op::MulInt { dst, src, .. }
+            | Op::ModInt { dst, src, .. }
+            | Op::FloorDivInt { dst, src, .. } => r(dst).max(r(src)),
+            Op::Jump { .. } | Op::TryEnd => return None,
+            Op::JumpIfFalse { cond, .. } | Op::JumpIfTrue { cond, .. } => r(cond),
+            Op::JumpIfNot { lhs, rhs, .. } => r(lhs).max(r(rhs)),
+            Op::JumpIfNotImm { lhs, .. } => r(lhs),
+            // An empty list literal names its start register without reading it.
+            Op::NewList { dst, start, count } => r(dst).max(r(start) + (count as usize).max(1) - 1),
+            Op::ListPush { list, src } | Op::ListExtend { list, src } => r(list).max(r(src)),
+            Op::MapInsert { map, key, value } => r(map).max(r(key)).max(r(value)),
+            Op::MapExtend { map, src } => r(map).max(r(src)),
+            Op::NewRange { dst, .. } => r(dst) + 1,
+            Op::GetField { dst, obj, .. } | Op::GetIndexInt { dst, obj, .. } => r(dst).max(r(obj)),
+            Op::SetField { obj, src, .. } => r(obj).max(r(src)),
+            Op::GetIndex { dst, obj, index } => r(dst).max(r(obj)).max(r(index)),
+            Op::SetIndex { obj, index, src } => r(obj).max(r(index)).max(r(src)),
+            Op::Call { func, argc } | Op::Spawn { func, argc, .. } => r(func) + argc as usize,
+            Op::CallMethod { base, argc, .. } => r(base) + argc as usize,
+            Op::CallEx { func } => r(func) + 2,
+            Op::CallMethodEx { base, .. } => r(base) + 2,
+            Op::TryBegin { err, .. } => r(err),
+            Op::IterInit { iter, src } => (r(iter) + 1).max(r(src)),
+            Op::IterLoop { iter, dst, .. } => (r(iter) + 1).max(r(dst)),
+            Op::SliceRest { dst, src, .. } => r(dst).max(r(src)),
+            Op::Concat { dst, start, count } => r(dst).max(r(start) + (count as usize).max(1) - 1),
+            Op::NewClass { dst, count, .. } => r(dst) + count as usize,
+            Op::ScopeEnter { dst, .. } => r(dst),
+            Op::ScopeExit { dst, scope, .. } => r(dst).max(r(scope)),
+            Op::ReceiveBegin { base, .. } => r(base) + 2,
+            Op::ReceiveNext { base, dst, .. } => (r(base) + 2).max(r(dst)),
+            Op::ReceiveTake { base } => r(base) + 2,
+            Op::RethrowOver { src, over } => r(src).max(r(over)),
+        };
+        Some(highest)
+    }
+
+    /// The jump offset of an instruction that can branch (relative to the next instruction),
+    /// or `None`. Exhaustive, as `max_register`: the VM checks every branch target when it
+    /// loads the code, which lets the interpreter fetch instructions without a bounds check.
+    pub fn branch_offset(&self) -> Option<i32> {
+        match *self {
+            Op::Jump { offset }
+            | Op::JumpIfFalse { offset, .. }
+            | Op::JumpIfTrue { offset, .. }
+            | Op::JumpIfGiven { offset, .. }
+            | Op::JumpIfNot { offset, .. }
+            | Op::JumpIfNotImm { offset, .. }
+            | Op::JumpIfNotNil { offset, .. }
+            | Op::JumpIfNil { offset, .. }
+            | Op::TryBegin { offset, .. }
+            | Op::IterLoop { offset, .. }
+            | Op::TestList { offset, .. }
+            | Op::TestMapKey { offset, .. }
+            | Op::SkipCancelled { offset, .. }
+            | Op::ReceiveNext { offset, .. } => Some(offset),
+            Op::Move { .. }
+            | Op::LoadNil { .. }
+            | Op::LoadBool { .. }
+            | Op::LoadInt { .. }
+            | Op::LoadConst { .. }
+            | Op::GetGlobal { .. }
+            | Op::SetGlobal { .. }
+            | Op::AssignGlobal { .. }
+            | Op::NewCell { .. }
+            | Op::GetCell { .. }
+            | Op::SetCell { .. }
+            | Op::GetUpval { .. }
+            | Op::SetUpval { .. }
+            | Op::Closure { .. }
+            | Op::Add { .. }
+            | Op::Sub { .. }
+            | Op::Mul { .. }
+            | Op::Div { .. }
+            | Op::FloorDiv { .. }
+            | Op::Mod { .. }
+            | Op::Pow { .. }
+            | Op::AddInt { .. }
+            | Op::MulInt { .. }
+            | Op::ModInt { .. }
+            | Op::FloorDivInt { .. }
+            | Op::Neg { .. }
+            | Op::Not { .. }
+            | Op::Eq { .. }
+            | Op::Ne { .. }
+            | Op::Lt { .. }
+            | Op::Le { .. }
+            | Op::Gt { .. }
+            | Op::Ge { .. }
+            | Op::NewList { .. }
+            | Op::ListPush { .. }
+            | Op::ListExtend { .. }
+            | Op::NewMap { .. }
+            | Op::MapInsert { .. }
+            | Op::MapExtend { .. }
+            | Op::NewRange { .. }
+            | Op::GetField { .. }
+            | Op::SetField { .. }
+            | Op::GetIndex { .. }
+            | Op::GetIndexInt { .. }
+            | Op::SetIndex { .. }
+            | Op::Call { .. }
+            | Op::CallMethod { .. }
+            | Op::CallEx { .. }
+            | Op::CallMethodEx { .. }
+            | Op::Return { .. }
+            | Op::Throw { .. }
+            | Op::Rethrow { .. }
+            | Op::TryEnd
+            | Op::IterInit { .. }
+            | Op::CheckList { .. }
+            | Op::SliceRest { .. }
+            | Op::Concat { .. }
+            | Op::Import { .. }
+            | Op::NewClass { .. }
+            | Op::Spawn { .. }
+            | Op::ScopeEnter { .. }
+            | Op::ScopeExit { .. }
+            | Op::ReceiveBegin { .. }
+            | Op::ReceiveTake { .. }
+            | Op::RethrowOver { .. }
+            | Op::Await { .. }
+            | Op::NoMatch { .. } => None,
+        }
+    }
+
+    /// Whether execution never goes on to the next instruction (a function's code ends in one).
+    pub fn ends_flow(&self) -> bool {
+        matches!(
+            self,
+            Op::Return { .. }
+                | Op::Jump { .. }
+                | Op::Throw { .. }
+                | Op::Rethrow { .. }
+                | Op::RethrowOver { .. }
+                | Op::NoMatch { .. }
+        )
+    }
+}
+
 impl fmt::Display for Op {
     /// Disassembly form: the variant's Debug form without the braces noise, e.g. `Add dst=1 lhs=2 rhs=3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

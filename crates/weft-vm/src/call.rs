@@ -301,7 +301,10 @@ impl Vm {
         self.push_frame(proto, Some(closure), slot, module, kind)
     }
 
-    #[inline]
+    /// Pushes a frame for `proto` whose `R[0]` is `stack[base]`. Always inlined: as a call of
+    /// its own it passed seven arguments and saved registers on every script call (callgrind:
+    /// fib 115M -> 108M instructions, calls 769M -> 737M).
+    #[inline(always)]
     pub(crate) fn push_frame(
         &mut self,
         proto: Rc<FnProto>,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
-use weft_compiler::{compile_module, Constant, ModuleScope, Proto};
+use weft_compiler::{compile_module, Constant, ModuleScope, Op, Proto};
 use weft_syntax::{Diagnostic, SourceFile};
 
 use crate::error::VmResult;
@@ -409,6 +409,9 @@ impl Vm {
             proto.params.len() as u32
         };
         let frame_size = proto.n_regs as usize + 1;
+        if let Err(problem) = check_code(&proto.code, frame_size) {
+            panic!("compiler bug in {}: {problem}", proto.name);
+        }
         let loaded = Rc::new(FnProto {
             proto,
             consts,
@@ -445,8 +448,7 @@ impl Vm {
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();
-        let n_regs = main.proto.n_regs as usize;
-        self.stack.resize(n_regs.max(1), Value::Nil);
+        self.stack.resize(main.frame_size, Value::Nil);
         self.frames.push(Frame {
             proto: main,
             closure: None,
@@ -607,5 +609,77 @@ impl Vm {
 impl Default for Vm {
     fn default() -> Self {
         Vm::new()
+    }
+}
+
+/// The invariants the interpreter's unchecked reads rest on (`interp.rs`: `reg`, the fetch of
+/// the next instruction), checked once when code is loaded: every register an instruction names
+/// lies inside its frame of `frame_size` registers, every branch lands on an instruction, and
+/// the code ends in an instruction that does not go on to the next one, so `pc` always stays
+/// inside the code. Only the compiler makes code, so a failure here is a compiler bug.
+fn check_code(code: &[Op], frame_size: usize) -> Result<(), String> {
+    for (pc, op) in code.iter().enumerate() {
+        if op.max_register().is_some_and(|r| r >= frame_size) {
+            return Err(format!(
+                "`{op}` at {pc} names a register outside its {frame_size}"
+            ));
+        }
+        if let Some(offset) = op.branch_offset() {
+            let target = pc as i64 + 1 + offset as i64;
+            if !(0..code.len() as i64).contains(&target) {
+                return Err(format!("`{op}` at {pc} branches outside the code"));
+            }
+        }
+    }
+    match code.last() {
+        Some(op) if op.ends_flow() => Ok(()),
+        _ => Err("the code does not end in a return or a jump".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_code;
+    use weft_compiler::{Cmp, Op};
+
+    #[test]
+    fn code_that_stays_inside_its_frame_and_code_is_accepted() {
+        let code = [
+            Op::JumpIfNotImm {
+                cmp: Cmp::Lt,
+                lhs: 1,
+                imm: 2,
+                offset: 1,
+            },
+            Op::Return { src: 1 },
+            Op::Call { func: 2, argc: 1 },
+            Op::Jump { offset: -4 },
+        ];
+        assert_eq!(check_code(&code, 4), Ok(()));
+    }
+
+    #[test]
+    fn a_register_outside_the_frame_is_refused() {
+        let code = [Op::LoadNil { dst: 3 }, Op::Return { src: 0 }];
+        assert!(check_code(&code, 3).unwrap_err().contains("register"));
+        // A call's arguments count: `Call func=1 argc=2` uses registers 1 to 3.
+        let code = [Op::Call { func: 1, argc: 2 }, Op::Return { src: 0 }];
+        assert!(check_code(&code, 3).is_err());
+        assert_eq!(check_code(&code, 4), Ok(()));
+    }
+
+    #[test]
+    fn a_branch_outside_the_code_is_refused() {
+        for offset in [1, -2] {
+            let code = [Op::Jump { offset }, Op::Return { src: 0 }];
+            let problem = check_code(&code, 1).unwrap_err();
+            assert!(problem.contains("branches outside"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn code_that_runs_off_its_end_is_refused() {
+        assert!(check_code(&[Op::LoadNil { dst: 0 }], 1).is_err());
+        assert!(check_code(&[], 1).is_err());
     }
 }
