@@ -4,13 +4,11 @@
 //! closure gets a new frame whose `R[0]` is `stack[slot]`, so arguments are never copied; natives get
 //! the arguments as a slice and their result is stored back in `stack[slot]`.
 
-use std::rc::Rc;
-
 use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
 use crate::scope::SpawnKind;
 use crate::value::{Handle, Value};
-use crate::vm::{FnProto, Frame, FrameKind, NativeCode, TypeTag, Vm};
+use crate::vm::{FnProto, Frame, FrameKind, NativeCode, ProtoId, TypeTag, Vm};
 
 /// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,9 +230,9 @@ impl Vm {
     ) -> VmResult<CallOutcome> {
         let closure_obj = self.heap.closures.get(closure);
         if closure_obj.proto.plain_arity == argc as u32 {
-            let proto = closure_obj.proto.clone();
+            let (proto, frame_size) = (closure_obj.proto.id, closure_obj.proto.frame_size);
             let module = closure_obj.module;
-            return self.push_frame(proto, Some(closure), slot, module, kind);
+            return self.push_frame(proto, frame_size, Some(closure), slot, module, kind);
         }
         self.call_closure_slow(closure, slot, argc, kind)
     }
@@ -298,7 +296,14 @@ impl Vm {
         if argc != p.params.len() || p.has_rest {
             self.bind_irregular(&proto, slot, argc)?;
         }
-        self.push_frame(proto, Some(closure), slot, module, kind)
+        self.push_frame(
+            proto.id,
+            proto.frame_size,
+            Some(closure),
+            slot,
+            module,
+            kind,
+        )
     }
 
     /// Pushes a frame for `proto` whose `R[0]` is `stack[base]`. Always inlined: as a call of
@@ -307,7 +312,8 @@ impl Vm {
     #[inline(always)]
     pub(crate) fn push_frame(
         &mut self,
-        proto: Rc<FnProto>,
+        proto: ProtoId,
+        frame_size: usize,
         closure: Option<Handle<Closure>>,
         base: usize,
         module: u32,
@@ -321,12 +327,12 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.ensure_stack(base, proto.frame_size);
-        // Growing the vector is out of line, so the frame is written straight into place.
-        // Otherwise the compiler assembled it on the stack with 4- and 8-byte stores and copied
-        // it with 16-byte loads, which stalled on every call (perf, fib: 71% of `push_frame`'s
-        // samples, 15% of the program's).
-        let frame = Frame {
+        self.ensure_stack(base, frame_size);
+        // Growing the vector is out of line, and each path makes its own frame, so the common
+        // one writes it straight into place. A frame made once for both paths was assembled on
+        // the stack with 4- and 8-byte stores and copied with 16-byte loads, which stalled on
+        // every call (perf, fib: 14% of the samples on the copy).
+        let frame = move || Frame {
             proto,
             closure,
             pc: 0,
@@ -335,11 +341,10 @@ impl Vm {
             kind,
         };
         if self.frames.len() == self.frames.capacity() {
-            self.push_frame_growing(frame);
+            self.push_frame_growing(frame());
         } else {
-            // Known to fit, so this `push` has no growing path and nothing keeps the frame
-            // whole across a call.
-            self.frames.push(frame);
+            // Known to fit, so this `push` has no growing path.
+            self.frames.push(frame());
         }
         Ok(CallOutcome::Pushed)
     }
@@ -453,7 +458,14 @@ impl Vm {
         let args = self.bind_named(&proto, positional, named)?;
         self.ensure_stack(slot, proto.frame_size + args.len());
         self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);
-        self.push_frame(proto, Some(closure), slot, module, kind)
+        self.push_frame(
+            proto.id,
+            proto.frame_size,
+            Some(closure),
+            slot,
+            module,
+            kind,
+        )
     }
 
     /// Spread or named arguments to something that is not a closure: natives take positional only.

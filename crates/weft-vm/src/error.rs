@@ -106,12 +106,12 @@ impl Vm {
             let mut run = 1;
             while frames
                 .peek()
-                .is_some_and(|f| Rc::ptr_eq(&f.proto, &frame.proto) && f.pc.saturating_sub(1) == at)
+                .is_some_and(|f| f.proto == frame.proto && f.pc.saturating_sub(1) == at)
             {
                 frames.next();
                 run += 1;
             }
-            let proto = &frame.proto.proto;
+            let proto = &self.proto(frame.proto).proto;
             let line = format!("{} {}", proto.name, proto.location(at));
             for _ in 0..run.min(KEEP) {
                 lines.push(line.clone());

@@ -6,8 +6,6 @@
 //! program counter, the code) stays in registers. Measured with callgrind, with `pc` passed by
 //! value and the slow paths `#[cold]`: fib(25) 121M -> 116M instructions, loop 3M 771M -> 735M.
 
-use std::rc::Rc;
-
 use weft_compiler::Op;
 
 use crate::call::CallOutcome;
@@ -37,7 +35,7 @@ impl Vm {
     pub(crate) fn rare_op(
         &mut self,
         op: Op,
-        proto: &Rc<FnProto>,
+        proto: &FnProto,
         base: usize,
         closure: Option<Handle<Closure>>,
         pc: usize,
@@ -51,7 +49,7 @@ impl Vm {
     fn run_rare_op(
         &mut self,
         op: Op,
-        proto: &Rc<FnProto>,
+        proto: &FnProto,
         base: usize,
         closure: Option<Handle<Closure>>,
         pc: &mut usize,

@@ -757,7 +757,7 @@ impl Vm {
         line.push_str(": ");
         line.push_str(&what);
         if let Some(frame) = t.frames.last() {
-            let proto = &frame.proto.proto;
+            let proto = &self.proto(frame.proto).proto;
             line.push_str(&format!(
                 " at {} {}",
                 proto.name,

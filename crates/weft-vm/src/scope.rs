@@ -88,7 +88,7 @@ impl Vm {
                     .frames
                     .iter()
                     .zip(frames.clone())
-                    .all(|((proto, pc), f)| Rc::ptr_eq(proto, &f.proto) && *pc == f.pc)
+                    .all(|((proto, pc), f)| proto.id == f.proto && *pc == f.pc)
             {
                 return site.clone();
             }
@@ -98,7 +98,9 @@ impl Vm {
             .current
             .and_then(|t| self.heap.tasks.get(t).spawned_at.clone());
         let site = Rc::new(SpawnSite {
-            frames: frames.map(|f| (f.proto.clone(), f.pc)).collect(),
+            frames: frames
+                .map(|f| (self.proto(f.proto).clone(), f.pc))
+                .collect(),
             parent,
         });
         self.sched.site_cache = Some((spawner, site.clone()));

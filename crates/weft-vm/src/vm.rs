@@ -36,7 +36,16 @@ pub struct FnProto {
     pub(crate) plain_arity: u32,
     /// `proto.n_regs + 1`: the stack a frame of this function needs from its base.
     pub(crate) frame_size: usize,
+    /// Its place in `Vm::protos`, which is how frames refer to it.
+    pub(crate) id: ProtoId,
 }
+
+/// A loaded function as a frame refers to it: its index in `Vm::protos`. A plain number rather
+/// than an `Rc`, so pushing and popping a frame touches no reference count (callgrind, fib:
+/// the increments, decrements and the out-of-line drop of a popped frame were about 30
+/// instructions a call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtoId(u32);
 
 /// A native function: `args` are the call's arguments (for methods, the receiver first).
 pub type NativeFn = fn(&mut Vm, &[Value]) -> VmResult<Value>;
@@ -85,10 +94,10 @@ pub enum FrameKind {
 }
 
 /// One activation record on a task's frame stack.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Frame {
     /// The running function.
-    pub proto: Rc<FnProto>,
+    pub proto: ProtoId,
     /// The running closure (for upvalues); `None` for module top-level code.
     pub closure: Option<Handle<Closure>>,
     /// Next instruction (saved while the frame is not on top).
@@ -178,7 +187,9 @@ pub struct Vm {
     pub(crate) std_modules: FxHashMap<String, ModuleId>,
     /// File modules by canonical path.
     pub(crate) file_modules: FxHashMap<PathBuf, ModuleId>,
-    /// Every loaded proto, so constants stay rooted.
+    /// Every loaded proto, so constants stay rooted and frames can name theirs by index
+    /// (`ProtoId`). Invariant: it only grows, and `load_proto` is the only maker of an
+    /// `FnProto`, so every function a frame runs stays here, unmoved, while the VM lives.
     pub(crate) protos: Vec<Rc<FnProto>>,
     /// Where `print` writes.
     pub(crate) out: Box<dyn Write>,
@@ -409,6 +420,7 @@ impl Vm {
             proto.params.len() as u32
         };
         let frame_size = proto.n_regs as usize + 1;
+        let id = ProtoId(u32::try_from(self.protos.len()).expect("fewer than 2^32 functions"));
         if let Err(problem) = check_code(&proto.code, frame_size) {
             panic!("compiler bug in {}: {problem}", proto.name);
         }
@@ -418,9 +430,16 @@ impl Vm {
             children,
             plain_arity,
             frame_size,
+            id,
         });
         self.protos.push(loaded.clone());
         loaded
+    }
+
+    /// The loaded function a frame runs.
+    #[inline]
+    pub(crate) fn proto(&self, id: ProtoId) -> &Rc<FnProto> {
+        &self.protos[id.0 as usize]
     }
 
     /// Starts a program: `main` (a module's top-level proto) becomes the bottom frame of the main
@@ -450,7 +469,7 @@ impl Vm {
         self.handlers.clear();
         self.stack.resize(main.frame_size, Value::Nil);
         self.frames.push(Frame {
-            proto: main,
+            proto: main.id,
             closure: None,
             pc: 0,
             base: 0,
@@ -550,7 +569,7 @@ impl Vm {
         let name = self
             .frames
             .last()
-            .map(|f| f.proto.proto.file.name.clone())
+            .map(|f| self.proto(f.proto).proto.file.name.clone())
             .unwrap_or_default();
         Path::new(&name)
             .parent()
