@@ -280,49 +280,54 @@ impl Vm {
                         }
                         Ok(())
                     }),
+                    // The int case decides the branch here; the rest (and its errors) goes
+                    // through `compare_values`. (A `Result` for both cases had been stored to
+                    // memory and tested on every branch.)
                     Op::JumpIfNot {
                         cmp,
                         lhs,
                         rhs,
                         offset,
-                    } => step!({
+                    } => {
                         let holds = match (
                             self.int_at(base + lhs as usize),
                             self.int_at(base + rhs as usize),
                         ) {
-                            (Some(a), Some(b)) => Ok(cmp.holds(a.cmp(&b))),
-                            _ => self.compare_values(
+                            (Some(a), Some(b)) => cmp.holds(a.cmp(&b)),
+                            _ => match self.compare_values(
                                 cmp,
                                 self.reg(base + lhs as usize),
                                 self.reg(base + rhs as usize),
-                            ),
+                            ) {
+                                Ok(holds) => holds,
+                                Err(exc) => break exc,
+                            },
                         };
-                        holds.map(|holds| {
-                            if !holds {
-                                pc = (pc as i64 + offset as i64) as usize;
-                            }
-                        })
-                    }),
+                        if !holds {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                    }
                     Op::JumpIfNotImm {
                         cmp,
                         lhs,
                         imm,
                         offset,
-                    } => step!({
+                    } => {
                         let holds = match self.int_at(base + lhs as usize) {
-                            Some(a) => Ok(cmp.holds(a.cmp(&(imm as i64)))),
-                            None => self.compare_values(
+                            Some(a) => cmp.holds(a.cmp(&(imm as i64))),
+                            None => match self.compare_values(
                                 cmp,
                                 self.reg(base + lhs as usize),
                                 Value::Int(imm as i64),
-                            ),
+                            ) {
+                                Ok(holds) => holds,
+                                Err(exc) => break exc,
+                            },
                         };
-                        holds.map(|holds| {
-                            if !holds {
-                                pc = (pc as i64 + offset as i64) as usize;
-                            }
-                        })
-                    }),
+                        if !holds {
+                            pc = (pc as i64 + offset as i64) as usize;
+                        }
+                    }
                     Op::JumpIfNotNil { src, offset } => step!({
                         if !matches!(self.reg(base + src as usize), Value::Nil) {
                             pc = (pc as i64 + offset as i64) as usize;
@@ -403,12 +408,12 @@ impl Vm {
                         let slot = base + func as usize;
                         // Calls of script functions are inlined here; the rest (natives,
                         // classes, bound methods) go through `call_value`.
-                        let outcome = match self.reg(slot) {
-                            Value::Func(closure) => {
-                                self.call_closure(closure, slot, argc as usize, FrameKind::Call)
+                        if let Value::Func(closure) = self.reg(slot) {
+                            if self.push_plain_call(closure, slot, argc as usize) {
+                                continue 'frame;
                             }
-                            _ => self.call_value(slot, argc as usize),
-                        };
+                        }
+                        let outcome = self.call_value(slot, argc as usize);
                         match outcome {
                             Ok(CallOutcome::Pushed) => continue 'frame,
                             Ok(CallOutcome::Done) => Ok(()),
@@ -429,7 +434,10 @@ impl Vm {
                         // functions, natives and built-in types go through `call_method`.
                         let outcome = match self.instance_method(slot, name) {
                             Some(closure) => {
-                                self.call_closure(closure, slot, argc as usize, FrameKind::Call)
+                                if self.push_plain_call(closure, slot, argc as usize) {
+                                    continue 'frame;
+                                }
+                                self.call_method_value(Value::Func(closure), slot, argc as usize)
                             }
                             None => self.call_method(slot, name, argc as usize),
                         };
@@ -504,8 +512,40 @@ impl Vm {
                         }
                     }),
                     // Everything else runs out of line (`rare_ops.rs`), which keeps this
-                    // loop small enough for its hot state to stay in registers.
-                    _ => {
+                    // loop small enough for its hot state to stay in registers. Named one by
+                    // one rather than `_`, so the jump table covers every instruction and the
+                    // dispatch needs no range check first.
+                    Op::Closure { .. }
+                    | Op::ListPush { .. }
+                    | Op::ListExtend { .. }
+                    | Op::NewMap { .. }
+                    | Op::MapInsert { .. }
+                    | Op::MapExtend { .. }
+                    | Op::NewRange { .. }
+                    | Op::CallEx { .. }
+                    | Op::CallMethodEx { .. }
+                    | Op::Throw { .. }
+                    | Op::Rethrow { .. }
+                    | Op::TryBegin { .. }
+                    | Op::TryEnd
+                    | Op::IterInit { .. }
+                    | Op::TestList { .. }
+                    | Op::CheckList { .. }
+                    | Op::TestMapKey { .. }
+                    | Op::SliceRest { .. }
+                    | Op::Concat { .. }
+                    | Op::Import { .. }
+                    | Op::NewClass { .. }
+                    | Op::Spawn { .. }
+                    | Op::ScopeEnter { .. }
+                    | Op::ScopeExit { .. }
+                    | Op::SkipCancelled { .. }
+                    | Op::ReceiveBegin { .. }
+                    | Op::ReceiveNext { .. }
+                    | Op::ReceiveTake { .. }
+                    | Op::RethrowOver { .. }
+                    | Op::Await { .. }
+                    | Op::NoMatch { .. } => {
                         charge!(pc - 1);
                         let (flow, next) = self.rare_op(*op, proto, base, closure, pc);
                         pc = next;

@@ -158,26 +158,26 @@ pub struct Instance {
 
 impl Instance {
     /// The field `name`, if it has been set.
-    #[inline]
+    #[inline(always)]
     pub fn field(&self, name: Handle<Str>) -> Option<Value> {
         field_in(&self.fields, name)
     }
 
     /// Sets the field `name`, adding it after the others the first time.
-    #[inline]
+    #[inline(always)]
     pub fn set_field(&mut self, name: Handle<Str>, value: Value) {
         set_field_in(&mut self.fields, name, value)
     }
 }
 
 /// The field `name` of a field list (an instance's, or the ones a script added to an error).
-#[inline]
+#[inline(always)]
 pub(crate) fn field_in(fields: &[(Handle<Str>, Value)], name: Handle<Str>) -> Option<Value> {
     fields.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
 /// Sets the field `name` of a field list, adding it after the others the first time.
-#[inline]
+#[inline(always)]
 pub(crate) fn set_field_in(
     fields: &mut Vec<(Handle<Str>, Value)>,
     name: Handle<Str>,
@@ -185,8 +185,14 @@ pub(crate) fn set_field_in(
 ) {
     match fields.iter_mut().find(|(n, _)| *n == name) {
         Some(slot) => slot.1 = value,
-        None => fields.push((name, value)),
+        None => add_field(fields, name, value),
     }
+}
+
+/// A field's first assignment, out of line: it may grow the list.
+#[inline(never)]
+fn add_field(fields: &mut Vec<(Handle<Str>, Value)>, name: Handle<Str>, value: Value) {
+    fields.push((name, value));
 }
 
 /// An error value. `kind`, `message` and `trace` are read as fields; scripts may add others.

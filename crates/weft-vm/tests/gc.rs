@@ -41,7 +41,7 @@ fn cyclic_garbage_is_collected_while_the_loop_runs() {
 #[test]
 fn reachable_values_survive_stress_collection() {
     let mut vm = Vm::new();
-    vm.heap.stress = true;
+    vm.heap.set_stress(true);
     let mut out = Vec::new();
     let source = r#"
         let keep = []

@@ -215,7 +215,7 @@ for w in 0..4 {
 print(total)
 "#;
     let (mut vm, out) = start(source, true);
-    vm.heap.stress = true;
+    vm.heap.set_stress(true);
     let halt = vm.run(u64::MAX);
     vm.flush();
     assert!(
