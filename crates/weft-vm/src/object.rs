@@ -163,6 +163,15 @@ impl Instance {
         field_in(&self.fields, name)
     }
 
+    /// The field `name` to write in place, if it has been set.
+    #[inline(always)]
+    pub fn field_mut(&mut self, name: Handle<Str>) -> Option<&mut Value> {
+        self.fields
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
     /// Sets the field `name`, adding it after the others the first time.
     #[inline(always)]
     pub fn set_field(&mut self, name: Handle<Str>, value: Value) {
