@@ -346,7 +346,8 @@ impl Vm {
                     Op::NewList { dst, start, count } => step!({
                         let s = base + start as usize;
                         let items = self.stack[s..s + count as usize].to_vec();
-                        *self.reg_mut(base + dst as usize) = self.heap.alloc_list(items);
+                        let list = self.heap.new_list(items);
+                        *self.reg_mut(base + dst as usize) = Value::List(list);
                         Ok(())
                     }),
                     Op::GetField { dst, obj, name } => step!({
