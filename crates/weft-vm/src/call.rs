@@ -223,10 +223,10 @@ impl Vm {
     }
 
     /// Calls `closure` with `stack[slot]` as `R[0]`; calling an `async fn` spawns it instead.
-    /// Inlined into the interpreter's call instructions: a call whose arguments match the
-    /// parameters exactly goes straight to `push_frame` (callgrind, fib(25): 680 -> 540
-    /// instructions a call of `fib`, counting its body).
-    #[inline(always)]
+    /// A call whose arguments match the parameters exactly goes straight to its frame
+    /// (`push_plain_call`; callgrind, fib(25): 680 -> 540 instructions a call of `fib`,
+    /// counting its body).
+    #[inline]
     pub(crate) fn call_closure(
         &mut self,
         closure: Handle<Closure>,
@@ -234,11 +234,8 @@ impl Vm {
         argc: usize,
         kind: FrameKind,
     ) -> VmResult<CallOutcome> {
-        let closure_obj = self.heap.closures.get(closure);
-        if closure_obj.proto.plain_arity == argc as u32 {
-            let (proto, frame_size) = (closure_obj.proto.id, closure_obj.proto.frame_size);
-            let module = closure_obj.module;
-            return self.push_frame(proto, frame_size, Some(closure), slot, module, kind);
+        if self.push_plain_call(closure, slot, argc, kind) {
+            return Ok(CallOutcome::Pushed);
         }
         self.call_closure_slow(closure, slot, argc, kind)
     }
@@ -287,7 +284,7 @@ impl Vm {
         }
     }
 
-    /// The common script call, for the interpreter's call instructions: when `closure` takes
+    /// The common script call (the interpreter's call instructions use it directly): when `closure` takes
     /// exactly `argc` plain arguments and the call depth allows one more frame, pushes its frame
     /// and returns true. False means nothing was done and the call goes the general way
     /// (`call_value`, which binds defaults, spawns `async fn`s or raises). Answering with a
@@ -299,20 +296,14 @@ impl Vm {
         closure: Handle<Closure>,
         slot: usize,
         argc: usize,
+        kind: FrameKind,
     ) -> bool {
         let callee = self.heap.closures.get(closure);
         if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
             return false;
         }
         let (proto, frame_size, module) = (callee.proto.id, callee.proto.frame_size, callee.module);
-        self.write_frame(
-            proto,
-            frame_size,
-            Some(closure),
-            slot,
-            module,
-            FrameKind::Call,
-        );
+        self.write_frame(proto, frame_size, Some(closure), slot, module, kind);
         true
     }
 
@@ -331,14 +322,7 @@ impl Vm {
         if argc != p.params.len() || p.has_rest {
             self.bind_irregular(&proto, slot, argc)?;
         }
-        self.push_frame(
-            proto.id,
-            proto.frame_size,
-            Some(closure),
-            slot,
-            module,
-            kind,
-        )
+        self.push_frame(&proto, Some(closure), slot, module, kind)
     }
 
     /// Pushes a frame for `proto` whose `R[0]` is `stack[base]`. Always inlined: as a call of
@@ -347,8 +331,7 @@ impl Vm {
     #[inline(always)]
     pub(crate) fn push_frame(
         &mut self,
-        proto: ProtoId,
-        frame_size: usize,
+        proto: &FnProto,
         closure: Option<Handle<Closure>>,
         base: usize,
         module: u32,
@@ -362,7 +345,7 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.write_frame(proto, frame_size, closure, base, module, kind);
+        self.write_frame(proto.id, proto.frame_size, closure, base, module, kind);
         Ok(CallOutcome::Pushed)
     }
 
@@ -507,14 +490,7 @@ impl Vm {
         let args = self.bind_named(&proto, positional, named)?;
         self.ensure_stack(slot, proto.frame_size + args.len());
         self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);
-        self.push_frame(
-            proto.id,
-            proto.frame_size,
-            Some(closure),
-            slot,
-            module,
-            kind,
-        )
+        self.push_frame(&proto, Some(closure), slot, module, kind)
     }
 
     /// Spread or named arguments to something that is not a closure: natives take positional only.

@@ -421,7 +421,7 @@ impl Vm {
                         // Calls of script functions are inlined here; the rest (natives,
                         // classes, bound methods) go through `call_value`.
                         if let Value::Func(closure) = self.reg(slot) {
-                            if self.push_plain_call(closure, slot, argc as usize) {
+                            if self.push_plain_call(closure, slot, argc as usize, FrameKind::Call) {
                                 continue 'frame;
                             }
                         }
@@ -446,7 +446,12 @@ impl Vm {
                         // functions, natives and built-in types go through `call_method`.
                         let outcome = match self.instance_method(slot, name) {
                             Some(closure) => {
-                                if self.push_plain_call(closure, slot, argc as usize) {
+                                if self.push_plain_call(
+                                    closure,
+                                    slot,
+                                    argc as usize,
+                                    FrameKind::Call,
+                                ) {
                                     continue 'frame;
                                 }
                                 self.call_method_value(Value::Func(closure), slot, argc as usize)
