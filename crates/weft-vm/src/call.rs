@@ -4,11 +4,20 @@
 //! closure gets a new frame whose `R[0]` is `stack[slot]`, so arguments are never copied; natives get
 //! the arguments as a slice and their result is stored back in `stack[slot]`.
 
+use std::rc::Rc;
+
 use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
 use crate::scope::SpawnKind;
 use crate::value::{Handle, Value};
 use crate::vm::{FnProto, Frame, FrameKind, NativeCode, ProtoId, TypeTag, Vm};
+
+/// The frame `push_plain_call` pushed, as the interpreter switches to it: the callee's function
+/// (one of `Vm::protos`, so it lives as long as the VM) and module.
+pub(crate) struct PlainCall {
+    pub(crate) function: *const FnProto,
+    pub(crate) module: u32,
+}
 
 /// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +243,7 @@ impl Vm {
         argc: usize,
         kind: FrameKind,
     ) -> VmResult<CallOutcome> {
-        if self.push_plain_call(closure, slot, argc, kind) {
+        if self.push_plain_call(closure, slot, argc, kind).is_some() {
             return Ok(CallOutcome::Pushed);
         }
         self.call_closure_slow(closure, slot, argc, kind)
@@ -297,14 +306,15 @@ impl Vm {
         slot: usize,
         argc: usize,
         kind: FrameKind,
-    ) -> bool {
+    ) -> Option<PlainCall> {
         let callee = self.heap.closures.get(closure);
         if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
-            return false;
+            return None;
         }
         let (proto, frame_size, module) = (callee.proto.id, callee.proto.frame_size, callee.module);
+        let function = Rc::as_ptr(&callee.proto);
         self.write_frame(proto, frame_size, Some(closure), slot, module, kind);
-        true
+        Some(PlainCall { function, module })
     }
 
     /// Binds positional arguments and pushes a frame for `closure`.

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use weft_compiler::Op;
 
-use crate::call::CallOutcome;
+use crate::call::{CallOutcome, PlainCall};
 use crate::error::{raise, Exc, VmResult};
 use crate::object::{Closure, Str};
 use crate::ops::Arith;
@@ -57,13 +57,30 @@ impl Vm {
             // as long as the VM lives (the invariant on that field), and this loop holds the
             // VM borrowed throughout, so the reference outlives every use here even though the
             // loop mutates the VM. (It had been an `Rc` clone, dropped at every frame switch.)
-            let proto: &FnProto = unsafe { &*Rc::as_ptr(self.proto(frame.proto)) };
-            let code: &[Op] = &proto.proto.code;
-            let consts: &[Value] = &proto.consts;
-            let base = frame.base;
-            let module = frame.module as usize;
-            let closure = frame.closure;
+            let mut proto: &FnProto = unsafe { &*Rc::as_ptr(self.proto(frame.proto)) };
+            let mut code: &[Op] = &proto.proto.code;
+            let mut consts: &[Value] = &proto.consts;
+            let mut base = frame.base;
+            let mut module = frame.module as usize;
+            let mut closure = frame.closure;
             let mut pc = frame.pc;
+            // A plain script call switches to the frame it pushed by setting the loop's state
+            // from the callee, not by reloading it from `frames` (callgrind: fib 70.4M -> 66.0M,
+            // calls 520M -> 504M, binary_trees 726M -> 703M).
+            macro_rules! enter {
+                ($call:expr, $callee:expr, $slot:expr) => {{
+                    let call: PlainCall = $call;
+                    // SAFETY: as for `proto` above: the callee is one of `Vm::protos`.
+                    proto = unsafe { &*call.function };
+                    code = &proto.proto.code;
+                    consts = &proto.consts;
+                    base = $slot;
+                    module = call.module as usize;
+                    closure = Some($callee);
+                    pc = 0;
+                    continue;
+                }};
+            }
             // Each arm ends in `step!`: success goes straight on to the next instruction and an
             // error leaves the loop with it. (A `result` shared by all arms was kept in memory and
             // tested after every instruction.)
@@ -420,9 +437,11 @@ impl Vm {
                         let slot = base + func as usize;
                         // Calls of script functions are inlined here; the rest (natives,
                         // classes, bound methods) go through `call_value`.
-                        if let Value::Func(closure) = self.reg(slot) {
-                            if self.push_plain_call(closure, slot, argc as usize, FrameKind::Call) {
-                                continue 'frame;
+                        if let Value::Func(callee) = self.reg(slot) {
+                            let call =
+                                self.push_plain_call(callee, slot, argc as usize, FrameKind::Call);
+                            if let Some(call) = call {
+                                enter!(call, callee, slot);
                             }
                         }
                         let outcome = self.call_value(slot, argc as usize);
@@ -445,16 +464,17 @@ impl Vm {
                         // A script method of an instance is called here; fields holding
                         // functions, natives and built-in types go through `call_method`.
                         let outcome = match self.instance_method(slot, name) {
-                            Some(closure) => {
-                                if self.push_plain_call(
-                                    closure,
+                            Some(callee) => {
+                                let call = self.push_plain_call(
+                                    callee,
                                     slot,
                                     argc as usize,
                                     FrameKind::Call,
-                                ) {
-                                    continue 'frame;
+                                );
+                                if let Some(call) = call {
+                                    enter!(call, callee, slot);
                                 }
-                                self.call_method_value(Value::Func(closure), slot, argc as usize)
+                                self.call_method_value(Value::Func(callee), slot, argc as usize)
                             }
                             None => self.call_method(slot, name, argc as usize),
                         };
