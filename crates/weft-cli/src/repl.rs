@@ -62,7 +62,7 @@ fn eval(vm: &mut Vm, work: &weft_runtime::HostWork, module: u32, name: &str, sou
     let file = SourceFile::new(name, source);
     match vm.compile(module, file.clone(), true) {
         Ok(main) => {
-            vm.start(main, module);
+            vm.start(main);
             match weft_runtime::run_blocking(vm, &weft_runtime::Options::default(), work) {
                 Halt::Done(Value::Nil) => {}
                 Halt::Done(value) => println!("{}", vm.repr(value)),

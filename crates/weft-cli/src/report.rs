@@ -49,17 +49,13 @@ pub fn print_diagnostics(file: &SourceFile, diags: &[Diagnostic]) {
 
 /// `weft run FILE ARGS`.
 pub fn run_file(path: &str, args: Vec<String>, options: &weft_runtime::Options) -> u8 {
-    let Compiled {
-        mut vm,
-        main,
-        module,
-    } = match compile_file(path) {
+    let Compiled { mut vm, main, .. } = match compile_file(path) {
         Ok(compiled) => compiled,
         Err(code) => return code,
     };
     vm.set_args(args);
     options.apply(&mut vm);
-    vm.start(main, module);
+    vm.start(main);
     let work = weft_runtime::install(&mut vm);
     match weft_runtime::run_blocking(&mut vm, options, &work) {
         Halt::Done(_) => 0,

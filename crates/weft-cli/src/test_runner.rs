@@ -43,7 +43,7 @@ pub fn run_tests(dir: &str) -> u8 {
             ..Default::default()
         };
         options.apply(&mut vm);
-        vm.start(main, module);
+        vm.start(main);
         if let Halt::Error(error) = weft_runtime::run_blocking(&mut vm, &options, &work) {
             println!("  FAIL <top level>");
             report_failure(&vm, error);

@@ -15,7 +15,7 @@ fn every_runtime_module_imports() {
     let main = vm
         .compile(module, SourceFile::new("modules.weft", source), true)
         .expect("compiles");
-    vm.start(main, module);
+    vm.start(main);
     match weft_runtime::run_blocking(&mut vm, &weft_runtime::Options::default(), &work) {
         Halt::Done(v) => assert_eq!(
             vm.display(v),

@@ -311,7 +311,11 @@ impl Vm {
         if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
             return None;
         }
-        let (proto, frame_size, module) = (callee.proto.id, callee.proto.frame_size, callee.module);
+        let (proto, frame_size, module) = (
+            callee.proto.id,
+            callee.proto.frame_size,
+            callee.proto.module,
+        );
         let function = Rc::as_ptr(&callee.proto);
         self.write_frame(proto, frame_size, Some(closure), slot, module, kind);
         Some(PlainCall { function, module })
@@ -327,12 +331,11 @@ impl Vm {
     ) -> VmResult<CallOutcome> {
         let closure_obj = self.heap.closures.get(closure);
         let proto = closure_obj.proto.clone();
-        let module = closure_obj.module;
         let p = &proto.proto;
         if argc != p.params.len() || p.has_rest {
             self.bind_irregular(&proto, slot, argc)?;
         }
-        self.push_frame(&proto, Some(closure), slot, module, kind)
+        self.push_frame(&proto, Some(closure), slot, kind)
     }
 
     /// Pushes a frame for `proto` whose `R[0]` is `stack[base]`. Always inlined: as a call of
@@ -344,7 +347,6 @@ impl Vm {
         proto: &FnProto,
         closure: Option<Handle<Closure>>,
         base: usize,
-        module: u32,
         kind: FrameKind,
     ) -> VmResult<CallOutcome> {
         // The bottom frame (a module's top level) does not count, and a recursion that counts
@@ -355,7 +357,14 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.write_frame(proto.id, proto.frame_size, closure, base, module, kind);
+        self.write_frame(
+            proto.id,
+            proto.frame_size,
+            closure,
+            base,
+            proto.module,
+            kind,
+        );
         Ok(CallOutcome::Pushed)
     }
 
@@ -484,7 +493,6 @@ impl Vm {
         };
         let closure_obj = self.heap.closures.get(closure);
         let proto = closure_obj.proto.clone();
-        let module = closure_obj.module;
         if proto.proto.is_async && kind == FrameKind::Call {
             if let Some((name, _)) = named.first() {
                 return Err(type_error(format!(
@@ -500,7 +508,7 @@ impl Vm {
         let args = self.bind_named(&proto, positional, named)?;
         self.ensure_stack(slot, proto.frame_size + args.len());
         self.stack[slot + 1..slot + 1 + args.len()].copy_from_slice(&args);
-        self.push_frame(&proto, Some(closure), slot, module, kind)
+        self.push_frame(&proto, Some(closure), slot, kind)
     }
 
     /// Spread or named arguments to something that is not a closure: natives take positional only.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::error::Exc;
 use crate::task::{Outcome, Resume, Task, TaskState, Wait};
-use crate::value::{Handle, ModuleId, Value};
+use crate::value::{Handle, Value};
 use crate::vm::{FnProto, Vm};
 
 /// A pending host operation.
@@ -34,14 +34,14 @@ impl Vm {
 
     /// Spawns a task in the root scope running a module's top-level code (`main` from
     /// [`Vm::compile`]). Like [`Vm::spawn_host_call`], its failure is the host's to read.
-    pub fn spawn_host_module(&mut self, main: Rc<FnProto>, module: ModuleId) -> Handle<Task> {
+    pub fn spawn_host_module(&mut self, main: Rc<FnProto>) -> Handle<Task> {
         self.sched.result = None;
         let saved = (
             std::mem::take(&mut self.stack),
             std::mem::take(&mut self.frames),
             std::mem::take(&mut self.handlers),
         );
-        self.load_top_level(main, module);
+        self.load_top_level(main);
         let task = self.spawn_root_task(None);
         (self.stack, self.frames, self.handlers) = saved;
         self.heap.tasks.get_mut(task).observed = true;

@@ -164,7 +164,7 @@ impl Vm {
                         Ok(())
                     }),
                     Op::GetGlobal { dst, slot } => step!({
-                        match self.modules[module].globals[slot as usize] {
+                        match *self.global_slot(module, slot) {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             value => {
                                 *self.reg_mut(base + dst as usize) = value;
@@ -173,15 +173,14 @@ impl Vm {
                         }
                     }),
                     Op::SetGlobal { src, slot } => step!({
-                        self.modules[module].globals[slot as usize] = self.reg(base + src as usize);
+                        *self.global_slot(module, slot) = self.reg(base + src as usize);
                         Ok(())
                     }),
                     Op::AssignGlobal { src, slot } => step!({
-                        match self.modules[module].globals[slot as usize] {
+                        match *self.global_slot(module, slot) {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             _ => {
-                                self.modules[module].globals[slot as usize] =
-                                    self.reg(base + src as usize);
+                                *self.global_slot(module, slot) = self.reg(base + src as usize);
                                 Ok(())
                             }
                         }
@@ -755,6 +754,33 @@ impl Vm {
         debug_assert!(slot < self.stack.len(), "register {slot} outside the stack");
         // SAFETY: `slot` is in bounds by the invariant above.
         unsafe { *self.stack.get_unchecked(slot) }
+    }
+
+    /// Global `slot` of `module`, without bounds checks. `module` must be the running frame's
+    /// and `slot` one its instruction names. Then both are in bounds:
+    /// - modules and their globals only ever grow (`new_module`, `sync_globals`);
+    /// - a frame takes its module from its function (`FnProto::module`, in `write_frame` and
+    ///   `load_top_level`);
+    /// - `check_code` checked every global slot of a function against its module's globals
+    ///   when the function was loaded.
+    ///
+    /// The debug build checks both on every access. (callgrind: fib 65.2M -> 63.0M,
+    /// binary_trees 698M -> 686M.)
+    #[inline(always)]
+    fn global_slot(&mut self, module: usize, slot: u16) -> &mut Value {
+        debug_assert!(
+            self.modules
+                .get(module)
+                .is_some_and(|m| (slot as usize) < m.globals.len()),
+            "global {slot} of module {module} outside its globals"
+        );
+        // SAFETY: both in bounds by the invariant above.
+        unsafe {
+            self.modules
+                .get_unchecked_mut(module)
+                .globals
+                .get_unchecked_mut(slot as usize)
+        }
     }
 
     /// Register `stack[slot]` of the running frame, for writing; `slot` as for `reg`.

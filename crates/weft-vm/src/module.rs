@@ -31,7 +31,7 @@ impl Vm {
         let main = self
             .compile(module, file, false)
             .unwrap_or_else(|diags| panic!("standard module {name} does not compile: {diags:?}"));
-        self.push_frame(&main, None, slot, module, FrameKind::ModuleInit(module))
+        self.push_frame(&main, None, slot, FrameKind::ModuleInit(module))
     }
 
     /// Imports `name` into `stack[slot]`; a file module not yet loaded gets a frame running its top level.
@@ -67,7 +67,7 @@ impl Vm {
         // Cached before it runs, so a cyclic import sees the partly initialised module instead of looping.
         self.file_modules.insert(canonical, module);
         match self.compile(module, file.clone(), false) {
-            Ok(main) => self.push_frame(&main, None, slot, module, FrameKind::ModuleInit(module)),
+            Ok(main) => self.push_frame(&main, None, slot, FrameKind::ModuleInit(module)),
             Err(diags) => {
                 let rendered: String = diags.iter().map(|d| d.render(&file)).collect();
                 Err(raise(

@@ -38,6 +38,9 @@ pub struct FnProto {
     pub(crate) frame_size: usize,
     /// Its place in `Vm::protos`, which is how frames refer to it.
     pub(crate) id: ProtoId,
+    /// The module it was compiled in, whose globals its code reads: every frame running it
+    /// takes its module from here (`write_frame`, `load_top_level`).
+    pub(crate) module: ModuleId,
 }
 
 /// A loaded function as a frame refers to it: its index in `Vm::protos`. A plain number rather
@@ -385,7 +388,7 @@ impl Vm {
         let scope = &mut self.modules[module as usize].scope;
         let proto = compile_module(&program, file, scope, return_last)?;
         self.sync_globals(module);
-        Ok(self.load_proto(proto))
+        Ok(self.load_proto(proto, module))
     }
 
     /// Grows a module's globals to match its scope, filling builtin names.
@@ -399,7 +402,7 @@ impl Vm {
     }
 
     /// Turns a compiled proto into a loaded one, interning its string constants.
-    pub(crate) fn load_proto(&mut self, proto: Rc<Proto>) -> Rc<FnProto> {
+    pub(crate) fn load_proto(&mut self, proto: Rc<Proto>, module: ModuleId) -> Rc<FnProto> {
         let consts = proto
             .consts
             .iter()
@@ -412,7 +415,7 @@ impl Vm {
         let children = proto
             .protos
             .iter()
-            .map(|p| self.load_proto(p.clone()))
+            .map(|p| self.load_proto(p.clone(), module))
             .collect();
         let plain_arity = if proto.has_rest || proto.is_async {
             u32::MAX
@@ -421,7 +424,8 @@ impl Vm {
         };
         let frame_size = proto.n_regs as usize + 1;
         let id = ProtoId(u32::try_from(self.protos.len()).expect("fewer than 2^32 functions"));
-        if let Err(problem) = check_code(&proto.code, frame_size) {
+        let globals = self.modules[module as usize].globals.len();
+        if let Err(problem) = check_code(&proto.code, frame_size, globals) {
             panic!("compiler bug in {}: {problem}", proto.name);
         }
         let loaded = Rc::new(FnProto {
@@ -431,6 +435,7 @@ impl Vm {
             plain_arity,
             frame_size,
             id,
+            module,
         });
         self.protos.push(loaded.clone());
         loaded
@@ -442,11 +447,11 @@ impl Vm {
         &self.protos[id.0 as usize]
     }
 
-    /// Starts a program: `main` (a module's top-level proto) becomes the bottom frame of the main
-    /// task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
-    pub fn start(&mut self, main: Rc<FnProto>, module: ModuleId) {
+    /// Starts a program: `main` (a module's top-level proto, from [`Vm::compile`], which it runs
+    /// against) becomes the bottom frame of the main task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
+    pub fn start(&mut self, main: Rc<FnProto>) {
         self.reset_scheduler();
-        self.load_top_level(main, module);
+        self.load_top_level(main);
         self.start_main(None);
         self.arm_deadline();
     }
@@ -463,17 +468,19 @@ impl Vm {
 
     /// Replaces the VM's registers and frames with one frame running a module's top level (the
     /// next root task takes them over).
-    pub(crate) fn load_top_level(&mut self, main: Rc<FnProto>, module: ModuleId) {
+    pub(crate) fn load_top_level(&mut self, main: Rc<FnProto>) {
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();
         self.stack.resize(main.frame_size, Value::Nil);
+        // The frame runs `main` against the module it was compiled in, whose globals
+        // `check_code` checked its slots against.
         self.frames.push(Frame {
             proto: main.id,
             closure: None,
             pc: 0,
             base: 0,
-            module,
+            module: main.module,
             kind: FrameKind::Call,
         });
     }
@@ -540,7 +547,7 @@ impl Vm {
         let file = SourceFile::new(name, text);
         let module = self.new_module("<main>");
         let main = self.compile(module, file, false)?;
-        self.start(main, module);
+        self.start(main);
         Ok(self.run_to_end())
     }
 
@@ -632,16 +639,27 @@ impl Default for Vm {
 }
 
 /// The invariants the interpreter's unchecked reads rest on (`interp.rs`: `reg`, the fetch of
-/// the next instruction), checked once when code is loaded: every register an instruction names
-/// lies inside its frame of `frame_size` registers, every branch lands on an instruction, and
-/// the code ends in an instruction that does not go on to the next one, so `pc` always stays
-/// inside the code. Only the compiler makes code, so a failure here is a compiler bug.
-fn check_code(code: &[Op], frame_size: usize) -> Result<(), String> {
+/// the next instruction, globals), checked once when code is loaded: every register an
+/// instruction names lies inside its frame of `frame_size` registers, every global slot is one
+/// of the module's `globals` (which only grow), every branch lands on an instruction, and the
+/// code ends in an instruction that does not go on to the next one, so `pc` always stays inside
+/// the code. Only the compiler makes code, so a failure here is a compiler bug.
+fn check_code(code: &[Op], frame_size: usize, globals: usize) -> Result<(), String> {
     for (pc, op) in code.iter().enumerate() {
         if op.max_register().is_some_and(|r| r >= frame_size) {
             return Err(format!(
                 "`{op}` at {pc} names a register outside its {frame_size}"
             ));
+        }
+        if let Op::GetGlobal { slot, .. }
+        | Op::SetGlobal { slot, .. }
+        | Op::AssignGlobal { slot, .. } = op
+        {
+            if *slot as usize >= globals {
+                return Err(format!(
+                    "`{op}` at {pc} names a global outside its {globals}"
+                ));
+            }
         }
         if let Some(offset) = op.branch_offset() {
             let target = pc as i64 + 1 + offset as i64;
@@ -674,31 +692,39 @@ mod tests {
             Op::Call { func: 2, argc: 1 },
             Op::Jump { offset: -4 },
         ];
-        assert_eq!(check_code(&code, 4), Ok(()));
+        assert_eq!(check_code(&code, 4, 0), Ok(()));
     }
 
     #[test]
     fn a_register_outside_the_frame_is_refused() {
         let code = [Op::LoadNil { dst: 3 }, Op::Return { src: 0 }];
-        assert!(check_code(&code, 3).unwrap_err().contains("register"));
+        assert!(check_code(&code, 3, 0).unwrap_err().contains("register"));
         // A call's arguments count: `Call func=1 argc=2` uses registers 1 to 3.
         let code = [Op::Call { func: 1, argc: 2 }, Op::Return { src: 0 }];
-        assert!(check_code(&code, 3).is_err());
-        assert_eq!(check_code(&code, 4), Ok(()));
+        assert!(check_code(&code, 3, 0).is_err());
+        assert_eq!(check_code(&code, 4, 0), Ok(()));
+    }
+
+    #[test]
+    fn a_global_outside_the_module_is_refused() {
+        let code = [Op::GetGlobal { dst: 0, slot: 2 }, Op::Return { src: 0 }];
+        let problem = check_code(&code, 1, 2).unwrap_err();
+        assert!(problem.contains("global"), "{problem}");
+        assert_eq!(check_code(&code, 1, 3), Ok(()));
     }
 
     #[test]
     fn a_branch_outside_the_code_is_refused() {
         for offset in [1, -2] {
             let code = [Op::Jump { offset }, Op::Return { src: 0 }];
-            let problem = check_code(&code, 1).unwrap_err();
+            let problem = check_code(&code, 1, 0).unwrap_err();
             assert!(problem.contains("branches outside"), "{problem}");
         }
     }
 
     #[test]
     fn code_that_runs_off_its_end_is_refused() {
-        assert!(check_code(&[Op::LoadNil { dst: 0 }], 1).is_err());
-        assert!(check_code(&[], 1).is_err());
+        assert!(check_code(&[Op::LoadNil { dst: 0 }], 1, 0).is_err());
+        assert!(check_code(&[], 1, 0).is_err());
     }
 }

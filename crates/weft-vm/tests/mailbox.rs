@@ -13,7 +13,7 @@ fn instructions(source: &str) -> u64 {
     let main = vm
         .compile(module, SourceFile::new("mailbox.weft", source), false)
         .expect("compiles");
-    vm.start(main, module);
+    vm.start(main);
     let mut used = 0;
     loop {
         match vm.run(STEP) {

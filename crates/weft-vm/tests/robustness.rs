@@ -79,7 +79,7 @@ fn run_bounded(name: &str, source: &str) {
     let file = SourceFile::new(name, source);
     let module = vm.new_module("<main>");
     if let Ok(main) = vm.compile(module, file, false) {
-        vm.start(main, module);
+        vm.start(main);
         let _: Halt = vm.run(20_000);
     }
 }

@@ -41,7 +41,7 @@ fn start(source: &str, virtual_time: bool) -> (Vm, Output) {
     let main = vm
         .compile(module, SourceFile::new("test.weft", source), false)
         .expect("compiles");
-    vm.start(main, module);
+    vm.start(main);
     (vm, out)
 }
 

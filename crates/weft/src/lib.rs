@@ -280,7 +280,7 @@ impl Vm {
             .map_err(|diags| {
                 Error::Compile(diags.iter().map(|d| d.render(&file)).collect::<String>())
             })?;
-        let task = self.core.spawn_host_module(main, self.module);
+        let task = self.core.spawn_host_module(main);
         self.finish(task)
     }
 

@@ -46,7 +46,7 @@ pub fn install(vm: &mut Vm) {
             vm.modules[module as usize].globals[slot as usize] = value;
         }
     }
-    vm.start(main, module);
+    vm.start(main);
     if let Halt::Error(e) = vm.run_to_end() {
         panic!("the prelude failed: {}", vm.display(e));
     }
