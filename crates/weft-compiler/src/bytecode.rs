@@ -260,10 +260,16 @@ impl Op {
     pub fn max_register(&self) -> Option<usize> {
         let r = |reg: Reg| reg as usize;
         let highest = match *self {
-            Op::Move { dst, src } | Op::NewCell { dst, src } | Op::Neg { dst, src } => {
-                r(dst).max(r(src))
-            }
-            Op::Not { dst, src } | Op::Await { dst, src } => r(dst).max(r(src)),
+            Op::Move { dst, src }
+            | Op::NewCell { dst, src }
+            | Op::Neg { dst, src }
+            | Op::Not { dst, src }
+            | Op::Await { dst, src }
+            | Op::AddInt { dst, src, .. }
+            | Op::MulInt { dst, src, .. }
+            | Op::ModInt { dst, src, .. }
+            | Op::FloorDivInt { dst, src, .. }
+            | Op::SliceRest { dst, src, .. } => r(dst).max(r(src)),
             Op::LoadNil { dst }
             | Op::LoadBool { dst, .. }
             | Op::LoadInt { dst, .. }
@@ -302,10 +308,6 @@ impl Op {
             | Op::Le { dst, lhs, rhs }
             | Op::Gt { dst, lhs, rhs }
             | Op::Ge { dst, lhs, rhs } => r(dst).max(r(lhs)).max(r(rhs)),
-            Op::AddInt { dst, src, .. }
-            | Op::MulInt { dst, src, .. }
-            | Op::ModInt { dst, src, .. }
-            | Op::FloorDivInt { dst, src, .. } => r(dst).max(r(src)),
             Op::Jump { .. } | Op::TryEnd => return None,
             Op::JumpIfFalse { cond, .. } | Op::JumpIfTrue { cond, .. } => r(cond),
             Op::JumpIfNot { lhs, rhs, .. } => r(lhs).max(r(rhs)),
@@ -327,7 +329,6 @@ impl Op {
             Op::TryBegin { err, .. } => r(err),
             Op::IterInit { iter, src } => (r(iter) + 1).max(r(src)),
             Op::IterLoop { iter, dst, .. } => (r(iter) + 1).max(r(dst)),
-            Op::SliceRest { dst, src, .. } => r(dst).max(r(src)),
             Op::Concat { dst, start, count } => r(dst).max(r(start) + (count as usize).max(1) - 1),
             Op::NewClass { dst, count, .. } => r(dst) + count as usize,
             Op::ScopeEnter { dst, .. } => r(dst),

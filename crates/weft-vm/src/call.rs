@@ -12,13 +12,6 @@ use crate::scope::SpawnKind;
 use crate::value::{Handle, Value};
 use crate::vm::{FnProto, Frame, FrameKind, NativeCode, ProtoId, TypeTag, Vm};
 
-/// The frame `push_plain_call` pushed, as the interpreter switches to it: the callee's function
-/// (one of `Vm::protos`, so it lives as long as the VM) and module.
-pub(crate) struct PlainCall {
-    pub(crate) function: *const FnProto,
-    pub(crate) module: u32,
-}
-
 /// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallOutcome {
@@ -293,12 +286,13 @@ impl Vm {
         }
     }
 
-    /// The common script call (the interpreter's call instructions use it directly): when `closure` takes
-    /// exactly `argc` plain arguments and the call depth allows one more frame, pushes its frame
-    /// and returns true. False means nothing was done and the call goes the general way
-    /// (`call_value`, which binds defaults, spawns `async fn`s or raises). Answering with a
-    /// `bool` rather than a `VmResult` keeps the result out of memory (callgrind, fib(25):
-    /// 77.0M -> 75.7M instructions).
+    /// The common script call (the interpreter's call instructions use it directly): when
+    /// `closure` takes exactly `argc` plain arguments and the call depth allows one more frame,
+    /// pushes its frame and returns the callee's function (one of `Vm::protos`, so it lives as
+    /// long as the VM), which the interpreter switches to. `None` means nothing was done and the
+    /// call goes the general way (`call_value`, which binds defaults, spawns `async fn`s or
+    /// raises). Answering without a `VmResult` keeps the result out of memory (callgrind,
+    /// fib(25): 77.0M -> 75.7M instructions).
     #[inline(always)]
     pub(crate) fn push_plain_call(
         &mut self,
@@ -306,19 +300,15 @@ impl Vm {
         slot: usize,
         argc: usize,
         kind: FrameKind,
-    ) -> Option<PlainCall> {
+    ) -> Option<*const FnProto> {
         let callee = self.heap.closures.get(closure);
         if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
             return None;
         }
-        let (proto, frame_size, module) = (
-            callee.proto.id,
-            callee.proto.frame_size,
-            callee.proto.module,
-        );
+        let (proto, frame_size) = (callee.proto.id, callee.proto.frame_size);
         let function = Rc::as_ptr(&callee.proto);
-        self.write_frame(proto, frame_size, Some(closure), slot, module, kind);
-        Some(PlainCall { function, module })
+        self.write_frame(proto, frame_size, Some(closure), slot, kind);
+        Some(function)
     }
 
     /// Binds positional arguments and pushes a frame for `closure`.
@@ -357,14 +347,7 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.write_frame(
-            proto.id,
-            proto.frame_size,
-            closure,
-            base,
-            proto.module,
-            kind,
-        );
+        self.write_frame(proto.id, proto.frame_size, closure, base, kind);
         Ok(CallOutcome::Pushed)
     }
 
@@ -376,7 +359,6 @@ impl Vm {
         frame_size: usize,
         closure: Option<Handle<Closure>>,
         base: usize,
-        module: u32,
         kind: FrameKind,
     ) {
         self.ensure_stack(base, frame_size);
@@ -389,7 +371,6 @@ impl Vm {
             closure,
             pc: 0,
             base,
-            module,
             kind,
         };
         if self.frames.len() == self.frames.capacity() {

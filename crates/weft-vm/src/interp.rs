@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use weft_compiler::Op;
 
-use crate::call::{CallOutcome, PlainCall};
+use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
 use crate::object::{Closure, Str};
 use crate::ops::Arith;
@@ -62,7 +62,6 @@ impl Vm {
             let mut code: &[Op] = &proto.proto.code;
             let mut consts: &[Value] = &proto.consts;
             let mut base = frame.base;
-            let mut module = frame.module as usize;
             let mut closure = frame.closure;
             // The next instruction, as a pointer into `code` rather than an index: one register
             // and no address computation per fetch. `pc!()` turns it back into the index that
@@ -84,22 +83,26 @@ impl Vm {
                     ip = ip.wrapping_offset($offset as isize)
                 };
             }
-            // A plain script call switches to the frame it pushed by setting the loop's state
-            // from the callee, not by reloading it from `frames` (callgrind: fib 70.4M -> 66.0M,
-            // calls 520M -> 504M, binary_trees 726M -> 703M).
-            macro_rules! enter {
-                ($call:expr, $callee:expr, $slot:expr) => {{
-                    let call: PlainCall = $call;
-                    // SAFETY: as for `proto` above: the callee is one of `Vm::protos`.
-                    proto = unsafe { &*call.function };
-                    code = &proto.proto.code;
-                    consts = &proto.consts;
-                    base = $slot;
-                    module = call.module as usize;
-                    closure = Some($callee);
-                    ip = code.as_ptr();
-                    continue;
-                }};
+            // A plain script call (`push_plain_call`) switches to the frame it pushed by setting
+            // the loop's state from the callee, not by reloading it from `frames` (callgrind:
+            // fib 70.4M -> 66.0M, calls 520M -> 504M, binary_trees 726M -> 703M). Anything else
+            // goes on after the macro.
+            macro_rules! enter_plain_call {
+                ($callee:expr, $slot:expr, $argc:expr) => {
+                    let (callee, slot) = ($callee, $slot);
+                    if let Some(function) =
+                        self.push_plain_call(callee, slot, $argc as usize, FrameKind::Call)
+                    {
+                        // SAFETY: as for `proto` above: the callee is one of `Vm::protos`.
+                        proto = unsafe { &*function };
+                        code = &proto.proto.code;
+                        consts = &proto.consts;
+                        base = slot;
+                        closure = Some(callee);
+                        ip = code.as_ptr();
+                        continue;
+                    }
+                };
             }
             // Each arm ends in `step!`: success goes straight on to the next instruction and an
             // error leaves the loop with it. (A `result` shared by all arms was kept in memory and
@@ -164,6 +167,7 @@ impl Vm {
                         Ok(())
                     }),
                     Op::GetGlobal { dst, slot } => step!({
+                        let module = proto.module as usize;
                         match *self.global_slot(module, slot) {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             value => {
@@ -173,10 +177,12 @@ impl Vm {
                         }
                     }),
                     Op::SetGlobal { src, slot } => step!({
+                        let module = proto.module as usize;
                         *self.global_slot(module, slot) = self.reg(base + src as usize);
                         Ok(())
                     }),
                     Op::AssignGlobal { src, slot } => step!({
+                        let module = proto.module as usize;
                         match *self.global_slot(module, slot) {
                             Value::Undef => Err(self.undefined_global(module, slot)),
                             _ => {
@@ -258,20 +264,12 @@ impl Vm {
                         Ok(())
                     }),
                     Op::Eq { dst, lhs, rhs } => step!({
-                        let eq =
-                            match (self.reg(base + lhs as usize), self.reg(base + rhs as usize)) {
-                                (Value::Int(a), Value::Int(b)) => a == b,
-                                (a, b) => self.equal(a, b),
-                            };
+                        let eq = self.regs_equal(base, lhs, rhs);
                         *self.reg_mut(base + dst as usize) = Value::Bool(eq);
                         Ok(())
                     }),
                     Op::Ne { dst, lhs, rhs } => step!({
-                        let eq =
-                            match (self.reg(base + lhs as usize), self.reg(base + rhs as usize)) {
-                                (Value::Int(a), Value::Int(b)) => a == b,
-                                (a, b) => self.equal(a, b),
-                            };
+                        let eq = self.regs_equal(base, lhs, rhs);
                         *self.reg_mut(base + dst as usize) = Value::Bool(!eq);
                         Ok(())
                     }),
@@ -457,11 +455,7 @@ impl Vm {
                         // Calls of script functions are inlined here; the rest (natives,
                         // classes, bound methods) go through `call_value`.
                         if let Value::Func(callee) = self.reg(slot) {
-                            let call =
-                                self.push_plain_call(callee, slot, argc as usize, FrameKind::Call);
-                            if let Some(call) = call {
-                                enter!(call, callee, slot);
-                            }
+                            enter_plain_call!(callee, slot, argc);
                         }
                         let outcome = self.call_value(slot, argc as usize);
                         match outcome {
@@ -484,15 +478,7 @@ impl Vm {
                         // functions, natives and built-in types go through `call_method`.
                         let outcome = match self.instance_method(slot, name) {
                             Some(callee) => {
-                                let call = self.push_plain_call(
-                                    callee,
-                                    slot,
-                                    argc as usize,
-                                    FrameKind::Call,
-                                );
-                                if let Some(call) = call {
-                                    enter!(call, callee, slot);
-                                }
+                                enter_plain_call!(callee, slot, argc);
                                 self.call_method_value(Value::Func(callee), slot, argc as usize)
                             }
                             None => self.call_method(slot, name, argc as usize),
@@ -759,8 +745,7 @@ impl Vm {
     /// Global `slot` of `module`, without bounds checks. `module` must be the running frame's
     /// and `slot` one its instruction names. Then both are in bounds:
     /// - modules and their globals only ever grow (`new_module`, `sync_globals`);
-    /// - a frame takes its module from its function (`FnProto::module`, in `write_frame` and
-    ///   `load_top_level`);
+    /// - a frame's module is its function's (`FnProto::module`): frames have none of their own;
     /// - `check_code` checked every global slot of a function against its module's globals
     ///   when the function was loaded.
     ///
@@ -849,6 +834,15 @@ impl Vm {
         };
         self.stack[slot] = value;
         Ok(())
+    }
+
+    /// `R[lhs] == R[rhs]`, ints compared here and everything else by `equal`.
+    #[inline(always)]
+    fn regs_equal(&self, base: usize, lhs: u8, rhs: u8) -> bool {
+        match (self.reg(base + lhs as usize), self.reg(base + rhs as usize)) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (a, b) => self.equal(a, b),
+        }
     }
 
     #[inline]

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::value::{Handle, ModuleId, Value};
+use crate::value::{Handle, Value};
 use crate::vm::FnProto;
 use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -118,8 +118,6 @@ pub struct Closure {
     pub proto: Rc<FnProto>,
     /// Captured cells, indexed by `GetUpval`/`SetUpval`.
     pub upvals: Box<[Handle<Cell>]>,
-    /// The module whose globals the function sees.
-    pub module: ModuleId,
 }
 
 /// A captured variable.

@@ -55,7 +55,6 @@ impl Vm {
         pc: &mut usize,
     ) -> VmResult<Flow> {
         let consts: &[Value] = &proto.consts;
-        let module = self.frames.last().map_or(0, |f| f.module) as usize;
         let result: VmResult<()> = match op {
             Op::Closure { dst, proto: idx } => {
                 let child = proto.children[idx as usize].clone();
@@ -80,7 +79,6 @@ impl Vm {
                 let value = self.heap.alloc_closure(Closure {
                     proto: child,
                     upvals,
-                    module: module as u32,
                 });
                 self.stack[base + dst as usize] = value;
                 Ok(())

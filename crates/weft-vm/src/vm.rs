@@ -38,8 +38,8 @@ pub struct FnProto {
     pub(crate) frame_size: usize,
     /// Its place in `Vm::protos`, which is how frames refer to it.
     pub(crate) id: ProtoId,
-    /// The module it was compiled in, whose globals its code reads: every frame running it
-    /// takes its module from here (`write_frame`, `load_top_level`).
+    /// The module it was compiled in, whose globals its code reads (a frame has no module of
+    /// its own: it is always its function's).
     pub(crate) module: ModuleId,
 }
 
@@ -107,8 +107,6 @@ pub struct Frame {
     pub pc: usize,
     /// Index of `R[0]` in the task's stack.
     pub base: usize,
-    /// Whose globals `GetGlobal` reads.
-    pub module: ModuleId,
     /// What happens to the result.
     pub kind: FrameKind,
 }
@@ -473,14 +471,11 @@ impl Vm {
         self.frames.clear();
         self.handlers.clear();
         self.stack.resize(main.frame_size, Value::Nil);
-        // The frame runs `main` against the module it was compiled in, whose globals
-        // `check_code` checked its slots against.
         self.frames.push(Frame {
             proto: main.id,
             closure: None,
             pc: 0,
             base: 0,
-            module: main.module,
             kind: FrameKind::Call,
         });
     }
