@@ -286,12 +286,12 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
 
 /// `[id, {method, path, query, headers, body}]`.
 fn request_value(vm: &mut Vm, names: &Names, rid: i64, data: RequestData) -> Value {
-    let mut headers = Map::with_capacity_and_hasher(data.headers.len(), Default::default());
+    let mut headers = Map::with_capacity(data.headers.len());
     for (k, v) in data.headers {
         let v = vm.heap.alloc_str(v);
         headers.insert(Key::Str(k), v);
     }
-    let mut map = Map::with_capacity_and_hasher(5, Default::default());
+    let mut map = Map::with_capacity(5);
     for (k, v) in [
         (&names.method, data.method),
         (&names.path, data.path),

@@ -20,6 +20,7 @@ mod rare_ops;
 mod scheduler;
 mod scope;
 pub mod stdlib;
+mod table;
 mod task;
 mod value;
 mod vm;

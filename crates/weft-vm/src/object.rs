@@ -4,8 +4,7 @@ use std::rc::Rc;
 
 use crate::value::{Handle, Value};
 use crate::vm::FnProto;
-use indexmap::IndexMap;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
 /// An immutable string. `ascii` makes character indexing O(1) for the common case.
 #[derive(Debug)]
@@ -51,8 +50,8 @@ pub enum Key {
     Str(Rc<str>),
 }
 
-/// A map.
-pub type Map = IndexMap<Key, Value, FxBuildHasher>;
+/// A map: an insertion-ordered hash table (`table.rs`).
+pub type Map = crate::table::Table;
 
 /// A range. Open bounds (`..b`, `a..`) only make sense as slice indices.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -114,12 +114,7 @@ fn remove(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("map.remove", args, 1, 1)?;
     let m = this(vm, args)?;
     let key = vm.to_key(args[1])?;
-    Ok(vm
-        .heap
-        .maps
-        .get_mut(m)
-        .shift_remove(&key)
-        .unwrap_or_default())
+    Ok(vm.heap.maps.get_mut(m).remove(&key).unwrap_or_default())
 }
 
 fn len(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
