@@ -6,6 +6,8 @@
 
 use std::rc::Rc;
 
+use weft_compiler::Op;
+
 use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
 use crate::scope::SpawnKind;
@@ -305,9 +307,13 @@ impl Vm {
         if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
             return None;
         }
-        let (proto, frame_size) = (callee.proto.id, callee.proto.frame_size);
+        let (proto, frame_size, ip) = (
+            callee.proto.id,
+            callee.proto.frame_size,
+            callee.proto.ip_at(0),
+        );
         let function = Rc::as_ptr(&callee.proto);
-        self.write_frame(proto, frame_size, Some(closure), slot, kind);
+        self.write_frame(proto, frame_size, ip, Some(closure), slot, kind);
         Some(function)
     }
 
@@ -347,7 +353,14 @@ impl Vm {
                 format!("maximum call depth of {} exceeded", self.max_frames),
             ));
         }
-        self.write_frame(proto.id, proto.frame_size, closure, base, kind);
+        self.write_frame(
+            proto.id,
+            proto.frame_size,
+            proto.ip_at(0),
+            closure,
+            base,
+            kind,
+        );
         Ok(CallOutcome::Pushed)
     }
 
@@ -357,6 +370,7 @@ impl Vm {
         &mut self,
         proto: ProtoId,
         frame_size: usize,
+        ip: *const Op,
         closure: Option<Handle<Closure>>,
         base: usize,
         kind: FrameKind,
@@ -369,7 +383,7 @@ impl Vm {
         let frame = move || Frame {
             proto,
             closure,
-            pc: 0,
+            ip,
             base,
             kind,
         };

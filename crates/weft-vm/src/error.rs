@@ -102,11 +102,11 @@ impl Vm {
         let mut lines = Vec::new();
         let mut frames = self.frames.iter().rev().peekable();
         while let Some(frame) = frames.next() {
-            let at = frame.pc.saturating_sub(1);
+            let at = self.frame_pc(frame).saturating_sub(1);
             let mut run = 1;
             while frames
                 .peek()
-                .is_some_and(|f| f.proto == frame.proto && f.pc.saturating_sub(1) == at)
+                .is_some_and(|f| f.proto == frame.proto && f.ip == frame.ip)
             {
                 frames.next();
                 run += 1;

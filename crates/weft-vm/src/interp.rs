@@ -29,7 +29,7 @@ impl Vm {
         };
         self.frames.truncate(handler.depth);
         if let Some(frame) = self.frames.last_mut() {
-            frame.pc = handler.catch_pc;
+            frame.ip = self.protos[frame.proto.index()].ip_at(handler.catch_pc);
         }
         self.stack[handler.slot] = value;
         Ok(())
@@ -59,23 +59,22 @@ impl Vm {
             // VM borrowed throughout, so the reference outlives every use here even though the
             // loop mutates the VM. (It had been an `Rc` clone, dropped at every frame switch.)
             let mut proto: &FnProto = unsafe { &*Rc::as_ptr(self.proto(frame.proto)) };
-            let mut code: &[Op] = &proto.proto.code;
             let mut consts: &[Value] = &proto.consts;
             let mut base = frame.base;
-            let mut closure = frame.closure;
-            // The next instruction, as a pointer into `code` rather than an index: one register
-            // and no address computation per fetch. `pc!()` turns it back into the index that
-            // frames, handlers and the out-of-line instructions use. (callgrind: loop 471M ->
-            // 438M, fib 66.0M -> 65.2M, calls 504M -> 496M.)
-            let mut ip: *const Op = code.as_ptr().wrapping_add(frame.pc);
+            // The next instruction, a pointer into the code as frames keep it, so the loop needs
+            // neither the code's address nor an index to run, save or switch frames. (As an
+            // index turned into a pointer here, callgrind: loop 471M -> 438M, fib 66.0M -> 65.2M,
+            // calls 504M -> 496M; saved as a pointer too: see `Frame::ip`.) `pc!()` is the index
+            // that handlers and the out-of-line instructions use.
+            let mut ip: *const Op = frame.ip;
             macro_rules! pc {
                 () => {
-                    (ip as usize - code.as_ptr() as usize) / std::mem::size_of::<Op>()
+                    proto.pc_of(ip)
                 };
             }
             macro_rules! set_pc {
                 ($pc:expr) => {
-                    ip = code.as_ptr().wrapping_add($pc)
+                    ip = proto.ip_at($pc)
                 };
             }
             macro_rules! jump {
@@ -95,11 +94,9 @@ impl Vm {
                     {
                         // SAFETY: as for `proto` above: the callee is one of `Vm::protos`.
                         proto = unsafe { &*function };
-                        code = &proto.proto.code;
                         consts = &proto.consts;
                         base = slot;
-                        closure = Some(callee);
-                        ip = code.as_ptr();
+                        ip = proto.ip_at(0);
                         continue;
                     }
                 };
@@ -126,14 +123,18 @@ impl Vm {
             macro_rules! charge {
                 ($resume:expr) => {
                     if *fuel == 0 {
-                        self.save_pc($resume);
+                        self.save_ip($resume);
                         return Ok(None);
                     }
                     *fuel -= 1;
                 };
             }
             let exc: Exc = loop {
-                debug_assert!(pc!() < code.len(), "pc {} outside the code", pc!());
+                debug_assert!(
+                    pc!() < proto.proto.code.len(),
+                    "pc {} outside the code",
+                    pc!()
+                );
                 // SAFETY: `ip` stays on an instruction of `code`: it starts at 0 or at a saved
                 // `pc` or handler target (each an instruction of this code), moves by one or by
                 // a branch, and `load_proto` checked that every branch lands on an instruction
@@ -209,14 +210,14 @@ impl Vm {
                         Ok(())
                     }),
                     Op::GetUpval { dst, idx } => step!({
-                        if let Some(c) = closure {
+                        if let Some(c) = self.running_closure() {
                             let cell = self.heap.closures.get(c).upvals[idx as usize];
                             *self.reg_mut(base + dst as usize) = self.heap.cells.get(cell).value;
                         }
                         Ok(())
                     }),
                     Op::SetUpval { idx, src } => step!({
-                        if let Some(c) = closure {
+                        if let Some(c) = self.running_closure() {
                             let cell = self.heap.closures.get(c).upvals[idx as usize];
                             self.heap.cells.get_mut(cell).value = self.reg(base + src as usize);
                         }
@@ -287,11 +288,11 @@ impl Vm {
                     }
                     Op::Jump { offset } => step!({
                         if offset < 0 {
-                            charge!(pc!() - 1);
+                            charge!(ip.wrapping_sub(1));
                         }
                         jump!(offset);
                         if offset < 0 && self.heap.wants_collection() {
-                            self.save_pc(pc!());
+                            self.save_ip(ip);
                             self.maybe_collect();
                         }
                         Ok(())
@@ -448,8 +449,8 @@ impl Vm {
                         self.set_index(o, i, v)
                     }),
                     Op::Call { func, argc } => step!({
-                        charge!(pc!() - 1);
-                        self.save_pc(pc!());
+                        charge!(ip.wrapping_sub(1));
+                        self.save_ip(ip);
                         self.maybe_collect();
                         let slot = base + func as usize;
                         // Calls of script functions are inlined here; the rest (natives,
@@ -469,8 +470,8 @@ impl Vm {
                         name,
                         argc,
                     } => step!({
-                        charge!(pc!() - 1);
-                        self.save_pc(pc!());
+                        charge!(ip.wrapping_sub(1));
+                        self.save_ip(ip);
                         self.maybe_collect();
                         let name = name_const(consts, name);
                         let slot = base + b as usize;
@@ -498,7 +499,7 @@ impl Vm {
                             && self.handlers.last().is_none_or(|h| h.depth < depth)
                         {
                             self.copy_reg(base, base + src as usize);
-                            self.frames.pop();
+                            self.frames.truncate(depth - 1);
                             continue 'frame;
                         }
                         match self.return_from_frame(base + src as usize) {
@@ -507,7 +508,7 @@ impl Vm {
                         }
                     }
                     Op::IterLoop { iter, dst, offset } => {
-                        charge!(pc!() - 1);
+                        charge!(ip.wrapping_sub(1));
                         let slot = base + iter as usize;
                         // An int range (the state `IterInit` makes of one is the end and the
                         // index, both ints) is counted here, its values written straight into
@@ -520,7 +521,7 @@ impl Vm {
                                 *self.reg_mut(base + dst as usize) = Value::Int(i);
                                 jump!(offset);
                                 if self.heap.wants_collection() {
-                                    self.save_pc(pc!());
+                                    self.save_ip(ip);
                                     self.maybe_collect();
                                 }
                             }
@@ -531,7 +532,7 @@ impl Vm {
                                 *self.reg_mut(base + dst as usize) = value;
                                 jump!(offset);
                                 if self.heap.wants_collection() {
-                                    self.save_pc(pc!());
+                                    self.save_ip(ip);
                                     self.maybe_collect();
                                 }
                                 Ok(())
@@ -598,8 +599,8 @@ impl Vm {
                     | Op::RethrowOver { .. }
                     | Op::Await { .. }
                     | Op::NoMatch { .. } => {
-                        charge!(pc!() - 1);
-                        let (flow, next) = self.rare_op(*op, proto, base, closure, pc!());
+                        charge!(ip.wrapping_sub(1));
+                        let (flow, next) = self.rare_op(*op, proto, base, pc!());
                         set_pc!(next);
                         match flow {
                             Ok(Flow::Next) => {}
@@ -610,7 +611,7 @@ impl Vm {
                 }
             };
             // An instruction raised: the top frame's `pc` is saved for the trace and the handler.
-            self.save_pc(pc!());
+            self.save_ip(ip);
             return Err(exc);
         }
     }
@@ -666,10 +667,27 @@ impl Vm {
         exc
     }
 
+    /// The running frame's closure (`None` at a module's top level). The loop reads it from the
+    /// frame where an instruction needs it rather than keeping it in a local of its own, which
+    /// every frame switch had to set and the compiler kept in two stack slots.
+    #[inline(always)]
+    pub(crate) fn running_closure(&self) -> Option<Handle<Closure>> {
+        self.frames.last().and_then(|frame| frame.closure)
+    }
+
+    /// Saves the running frame's next instruction, an index into its code.
     #[inline]
     pub(crate) fn save_pc(&mut self, pc: usize) {
         if let Some(frame) = self.frames.last_mut() {
-            frame.pc = pc;
+            frame.ip = self.protos[frame.proto.index()].ip_at(pc);
+        }
+    }
+
+    /// Saves the running frame's next instruction, as the loop holds it.
+    #[inline(always)]
+    fn save_ip(&mut self, ip: *const Op) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.ip = ip;
         }
     }
 

@@ -14,7 +14,7 @@ use crate::interp::{name_const, rerun_when_woken};
 use crate::object::{Closure, Key, RangeObj};
 use crate::scope::SpawnKind;
 use crate::task::ScopeKind;
-use crate::value::{Handle, Value};
+use crate::value::Value;
 use crate::vm::{FnProto, Handler, Vm};
 
 /// What the dispatch loop does after an out-of-line instruction.
@@ -26,8 +26,8 @@ pub(crate) enum Flow {
 }
 
 impl Vm {
-    /// Runs `op`, an instruction of the frame whose function is `proto`, registers start at
-    /// `base` and closure is `closure`; `pc` is the next instruction. Returns the outcome and
+    /// Runs `op`, an instruction of the frame whose function is `proto` and registers start at
+    /// `base`; `pc` is the next instruction. Returns the outcome and
     /// the `pc` to go on from (jumps move it). `pc` goes in and out by value: were its address
     /// passed here, the dispatch loop would have to keep it in memory on every instruction.
     #[cold]
@@ -37,11 +37,10 @@ impl Vm {
         op: Op,
         proto: &FnProto,
         base: usize,
-        closure: Option<Handle<Closure>>,
         pc: usize,
     ) -> (VmResult<Flow>, usize) {
         let mut pc = pc;
-        let result = self.run_rare_op(op, proto, base, closure, &mut pc);
+        let result = self.run_rare_op(op, proto, base, &mut pc);
         (result, pc)
     }
 
@@ -51,10 +50,10 @@ impl Vm {
         op: Op,
         proto: &FnProto,
         base: usize,
-        closure: Option<Handle<Closure>>,
         pc: &mut usize,
     ) -> VmResult<Flow> {
         let consts: &[Value] = &proto.consts;
+        let closure = self.running_closure();
         let result: VmResult<()> = match op {
             Op::Closure { dst, proto: idx } => {
                 let child = proto.children[idx as usize].clone();

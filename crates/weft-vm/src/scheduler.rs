@@ -757,11 +757,12 @@ impl Vm {
         line.push_str(": ");
         line.push_str(&what);
         if let Some(frame) = t.frames.last() {
-            let proto = &self.proto(frame.proto).proto;
+            let proto_fn = self.proto(frame.proto);
+            let proto = &proto_fn.proto;
             line.push_str(&format!(
                 " at {} {}",
                 proto.name,
-                proto.location(frame.pc.saturating_sub(1))
+                proto.location(proto_fn.pc_of(frame.ip).saturating_sub(1))
             ));
         }
         line

@@ -43,12 +43,33 @@ pub struct FnProto {
     pub(crate) module: ModuleId,
 }
 
+impl FnProto {
+    /// The address of instruction `pc` of the code.
+    #[inline(always)]
+    pub(crate) fn ip_at(&self, pc: usize) -> *const Op {
+        self.proto.code.as_ptr().wrapping_add(pc)
+    }
+
+    /// The index of the instruction at `ip`, a pointer into the code.
+    #[inline(always)]
+    pub(crate) fn pc_of(&self, ip: *const Op) -> usize {
+        (ip as usize - self.proto.code.as_ptr() as usize) / std::mem::size_of::<Op>()
+    }
+}
+
 /// A loaded function as a frame refers to it: its index in `Vm::protos`. A plain number rather
 /// than an `Rc`, so pushing and popping a frame touches no reference count (callgrind, fib:
 /// the increments, decrements and the out-of-line drop of a popped frame were about 30
 /// instructions a call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtoId(u32);
+
+impl ProtoId {
+    /// Its index in `Vm::protos`.
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// A native function: `args` are the call's arguments (for methods, the receiver first).
 pub type NativeFn = fn(&mut Vm, &[Value]) -> VmResult<Value>;
@@ -103,8 +124,11 @@ pub struct Frame {
     pub proto: ProtoId,
     /// The running closure (for upvalues); `None` for module top-level code.
     pub closure: Option<Handle<Closure>>,
-    /// Next instruction (saved while the frame is not on top).
-    pub pc: usize,
+    /// The next instruction, a pointer into the function's code (saved while the frame is not
+    /// on top; `Vm::frame_pc` gives its index). A pointer, so that the dispatch loop saves and
+    /// restores it without the code's address: it always points into `proto`'s code, which
+    /// never moves (the invariant on `Vm::protos`).
+    pub(crate) ip: *const Op,
     /// Index of `R[0]` in the task's stack.
     pub base: usize,
     /// What happens to the result.
@@ -442,7 +466,12 @@ impl Vm {
     /// The loaded function a frame runs.
     #[inline]
     pub(crate) fn proto(&self, id: ProtoId) -> &Rc<FnProto> {
-        &self.protos[id.0 as usize]
+        &self.protos[id.index()]
+    }
+
+    /// The index of `frame`'s next instruction in its function's code.
+    pub(crate) fn frame_pc(&self, frame: &Frame) -> usize {
+        self.proto(frame.proto).pc_of(frame.ip)
     }
 
     /// Starts a program: `main` (a module's top-level proto, from [`Vm::compile`], which it runs
@@ -474,7 +503,7 @@ impl Vm {
         self.frames.push(Frame {
             proto: main.id,
             closure: None,
-            pc: 0,
+            ip: main.ip_at(0),
             base: 0,
             kind: FrameKind::Call,
         });
