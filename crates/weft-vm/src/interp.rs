@@ -250,10 +250,22 @@ impl Vm {
                     Op::MulInt { dst, src, imm } => {
                         step!({ self.binary_imm(base, dst, src, imm, Arith::Mul) })
                     }
+                    // A number in `0..2^32` by one of the function's divisors is divided by
+                    // multiplication (`divisor.rs`); the rest take `div` in `binary_imm`.
                     Op::ModInt { dst, src, imm } => {
+                        let x = self.int_at(base + src as usize);
+                        if let Some(r) = x.and_then(|x| proto.divisors.rem(x, imm)) {
+                            *self.reg_mut(base + dst as usize) = Value::Int(r);
+                            continue;
+                        }
                         step!({ self.binary_imm(base, dst, src, imm, Arith::Mod) })
                     }
                     Op::FloorDivInt { dst, src, imm } => {
+                        let x = self.int_at(base + src as usize);
+                        if let Some(q) = x.and_then(|x| proto.divisors.quot(x, imm)) {
+                            *self.reg_mut(base + dst as usize) = Value::Int(q);
+                            continue;
+                        }
                         step!({ self.binary_imm(base, dst, src, imm, Arith::FloorDiv) })
                     }
                     Op::Neg { dst, src } => step!(self

@@ -6,6 +6,7 @@
 mod access;
 mod call;
 mod channel;
+mod divisor;
 mod error;
 mod format;
 mod heap;

@@ -21,6 +21,7 @@ use std::hash::BuildHasher;
 
 use rustc_hash::FxBuildHasher;
 
+use crate::divisor;
 use crate::object::Key;
 use crate::value::Value;
 
@@ -42,8 +43,8 @@ pub struct Table {
     next: Vec<u32>,
     /// For each bucket, the first entry of its chain (`END` when none). The count is a prime.
     heads: Vec<u32>,
-    /// `u64::MAX / heads.len() + 1`: turns the modulo into two multiplications (Lemire's
-    /// "fastmod"), where a `div` cost about 25 cycles on every lookup.
+    /// `divisor::magic(heads.len())`: the modulo by the bucket count as two multiplications,
+    /// not a `div`, on every lookup.
     magic: u64,
     /// The live entries: `entries.len()` less the holes.
     len: usize,
@@ -214,7 +215,7 @@ impl Table {
         }
         let count = prime_at_least(want.saturating_mul(2).max(SCAN_LIMIT * 2));
         self.heads.resize(count, END);
-        self.magic = (u64::MAX / count as u64).wrapping_add(1);
+        self.magic = divisor::magic(count as u32);
         self.next.reserve(self.entries.capacity());
         // With the holes gone, the n-th live entry is at index n.
         for (i, (key, _)) in self.entries.iter().flatten().enumerate() {
@@ -241,11 +242,10 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-/// `key`'s hash modulo `count`, by Lemire's fastmod with `magic = u64::MAX / count + 1`.
+/// `key`'s hash modulo `count`, with `magic = divisor::magic(count)`.
 #[inline]
 fn bucket_of(key: &Key, magic: u64, count: usize) -> usize {
-    let low = magic.wrapping_mul(hash(key) as u64);
-    ((low as u128 * count as u128) >> 64) as usize
+    divisor::fastmod(hash(key), magic, count as u32) as usize
 }
 
 /// A key's hash. An int is its own hash, so that neighbouring ints get neighbouring buckets;
@@ -262,7 +262,8 @@ fn hash(key: &Key) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
-/// The smallest prime at or above `n` (and below 2^32, the reach of a bucket index). Trial
+/// The smallest prime at or above `n` (and below 2^32, the reach of a bucket index and of
+/// `divisor::fastmod`). Trial
 /// division is enough: it runs once per rebuild, which touches every entry anyway.
 fn prime_at_least(n: usize) -> usize {
     let is_prime = |c: usize| {

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 use weft_compiler::{compile_module, Constant, ModuleScope, Op, Proto};
 use weft_syntax::{Diagnostic, SourceFile};
 
+use crate::divisor::Divisors;
 use crate::error::VmResult;
 use crate::heap::Heap;
 use crate::object::{Closure, Str};
@@ -41,6 +42,8 @@ pub struct FnProto {
     /// The module it was compiled in, whose globals its code reads (a frame has no module of
     /// its own: it is always its function's).
     pub(crate) module: ModuleId,
+    /// The divisors of its `x % n` and `x // n`, for division by multiplication.
+    pub(crate) divisors: Divisors,
 }
 
 impl FnProto {
@@ -450,7 +453,9 @@ impl Vm {
         if let Err(problem) = check_code(&proto.code, frame_size, globals) {
             panic!("compiler bug in {}: {problem}", proto.name);
         }
+        let divisors = Divisors::of_code(&proto.code);
         let loaded = Rc::new(FnProto {
+            divisors,
             proto,
             consts,
             children,
