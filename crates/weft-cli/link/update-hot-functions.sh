@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Regenerates hot-functions.txt: every function of the `weft` binary that a run executes, without
+# rustc's hashes (see cc-ordered), in the order the profiles name them (the order within the list
+# matters little: what counts is that they are together). The runs are `weft run` on an
+# empty file and on the benchmarks of bench/ made small (the same code runs, for less long),
+# under callgrind, which records every function executed.
+#
+#   crates/weft-cli/link/update-hot-functions.sh      (needs valgrind; takes about a minute)
+#
+# Run it after changes that move much code (a new dependency, a reorganised interpreter), then
+# rebuild and compare peak RSS (`/usr/bin/time -f %M target/release/weft run bench/startup.weft`).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+here=crates/weft-cli/link
+cargo build --release -p weft-cli --bin weft
+weft=target/release/weft
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Each benchmark at a size that runs in a moment under callgrind.
+small() { sed -E "$2" "bench/$1.weft" > "$work/$1.weft"; }
+: > "$work/empty.weft"
+small fib 's/fib\(32\)/fib(20)/'
+small loop 's/30_000_000/300_000/'
+small calls 's/10_000_000/100_000/'
+small binary_trees 's/MAX_DEPTH = 16/MAX_DEPTH = 10/'
+small map 's/1_000_000/100_000/'
+small sort 's/1_000_000/100_000/'
+small strings 's/1_000_000/100_000/'
+small spawn_join 's/100000/10000/'
+small ring 's/NODES = 1000/NODES = 100/; s/HOPS = 1000000/HOPS = 10000/'
+small channel 's/N = 1000000/N = 10000/'
+small sleep_many 's/100000/1000/'
+small ring_mailbox 's/NODES = 1000/NODES = 100/; s/HOPS = 1000000/HOPS = 10000/'
+
+for name in empty fib loop calls binary_trees map sort strings spawn_join ring channel \
+  sleep_many ring_mailbox; do
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$name.cg" \
+    "$weft" run "$work/$name.weft" > /dev/null 2> "$work/$name.err" || {
+    echo "weft run $name failed under callgrind: $(tail -3 "$work/$name.err")" >&2
+    exit 1
+  }
+done
+
+# The functions of the weft binary each profile charged (`fn=` lines name the function running;
+# names are given once, at their first use, as `(id) name`); then the hashes taken off as
+# cc-ordered does.
+nm --defined-only "$weft" | awk 'NF == 3 && $2 ~ /^[tTwW]$/ { print $3 }' > "$work/symbols"
+for name in empty fib loop calls binary_trees map sort strings spawn_join ring channel \
+  sleep_many ring_mailbox; do
+  awk '
+    /^c?fn=\(/ {
+      id = $1; sub(/^c?fn=/, "", id)
+      if (NF > 1) names[id] = $2
+      if ($0 ~ /^fn=/ && (id in names)) print names[id]
+    }
+  ' "$work/$name.cg"
+done | awk 'FNR == NR { own[$0] = 1; next } ($0 in own) && !seen[$0]++' "$work/symbols" - |
+  awk '
+    { name = $0
+      if (name ~ /^_ZN/) sub(/17h[0-9a-f]+E$/, "E", name)
+      else if (name ~ /^_R/) gsub(/Cs[0-9A-Za-z]+_/, "C", name)
+      if (!seen[name]++) print name }
+  ' > "$here/hot-functions.txt"
+echo "$(wc -l < "$here/hot-functions.txt") functions in $here/hot-functions.txt"
