@@ -9,6 +9,7 @@
 
 use std::rc::Rc;
 
+use crate::method_cache::MethodCache;
 use crate::object::{
     BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
 };
@@ -214,6 +215,9 @@ pub struct Heap {
     pub channels: Slab<Channel>,
     /// Interned strings (names and constants); these are permanent roots.
     interned: FxHashMap<Rc<str>, Handle<Str>>,
+    /// Script methods found lately by class and name; cleared when marking ends, before a
+    /// class can be freed.
+    pub(crate) method_cache: MethodCache,
     /// Allocations since the last collection (objects, weighted by a rough size).
     allocated: usize,
     /// Collect when `allocated` reaches this; 0 in stress mode.
@@ -270,6 +274,7 @@ impl Heap {
             scopes: Slab::default(),
             channels: Slab::default(),
             interned: FxHashMap::default(),
+            method_cache: MethodCache::new(),
             allocated: 0,
             threshold: INITIAL_THRESHOLD,
             stress: false,
@@ -428,6 +433,8 @@ impl Heap {
         while let Some(value) = gray.pop() {
             self.mark_value(value, &mut gray);
         }
+        // The sweep may free a class and its slot go to another: forget the methods found.
+        self.method_cache.clear();
         let live = self.for_each_slab(|s| {
             s.start_sweep();
             *s.marked_mut()

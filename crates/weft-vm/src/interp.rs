@@ -14,7 +14,7 @@ use weft_compiler::Op;
 
 use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
-use crate::object::{Closure, Str};
+use crate::object::{Class, Closure, Str};
 use crate::ops::Arith;
 use crate::rare_ops::Flow;
 use crate::value::{Handle, Value};
@@ -655,7 +655,7 @@ impl Vm {
     /// The script method `name` of the instance in `stack[slot]`, unless a field of that name
     /// shadows it or the receiver is something else.
     #[inline(always)]
-    fn instance_method(&self, slot: usize, name: Handle<Str>) -> Option<Handle<Closure>> {
+    fn instance_method(&mut self, slot: usize, name: Handle<Str>) -> Option<Handle<Closure>> {
         let Value::Instance(h) = self.reg(slot) else {
             return None;
         };
@@ -663,8 +663,22 @@ impl Vm {
         if instance.field(name).is_some() {
             return None;
         }
-        match self.heap.classes.get(instance.class).methods.get(&name) {
-            Some(&Value::Func(closure)) => Some(closure),
+        let class = instance.class;
+        if let Some(method) = self.heap.method_cache.get(class, name) {
+            return Some(method);
+        }
+        self.class_method(class, name)
+    }
+
+    /// The script method `name` of `class`, looked up in its table and remembered in the
+    /// method cache; out of line, as the cache usually answers.
+    #[inline(never)]
+    fn class_method(&mut self, class: Handle<Class>, name: Handle<Str>) -> Option<Handle<Closure>> {
+        match self.heap.classes.get(class).methods.get(&name) {
+            Some(&Value::Func(closure)) => {
+                self.heap.method_cache.put(class, name, closure);
+                Some(closure)
+            }
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ mod format;
 mod heap;
 mod host;
 mod interp;
+mod method_cache;
 mod module;
 mod object;
 mod ops;

@@ -20,7 +20,7 @@ pub struct Handle<T> {
 
 impl<T> Handle<T> {
     /// Wraps a slab index.
-    pub(crate) fn new(index: u32) -> Handle<T> {
+    pub(crate) const fn new(index: u32) -> Handle<T> {
         Handle {
             index,
             marker: PhantomData,
