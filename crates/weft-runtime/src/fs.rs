@@ -160,12 +160,12 @@ fn to_value(vm: &mut Vm, done: Done) -> Value {
     match done {
         Done::Text(text) => vm.heap.alloc_str(text),
         Done::Bytes(bytes) => {
-            let items = bytes.into_iter().map(|b| Value::Int(b as i64)).collect();
+            let items: Vec<Value> = bytes.into_iter().map(|b| Value::Int(b as i64)).collect();
             vm.heap.alloc_list(items)
         }
         Done::Bool(b) => Value::Bool(b),
         Done::Names(names) => {
-            let items = names.into_iter().map(|n| vm.heap.alloc_str(n)).collect();
+            let items: Vec<Value> = names.into_iter().map(|n| vm.heap.alloc_str(n)).collect();
             vm.heap.alloc_list(items)
         }
         Done::Nil => Value::Nil,

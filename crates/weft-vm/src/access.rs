@@ -2,7 +2,7 @@
 
 use crate::call::type_tag;
 use crate::error::{raise, type_error, value_error, VmResult};
-use crate::object::{Class, Key, Str};
+use crate::object::{Class, Key, List, Str};
 use crate::value::{Handle, Value};
 use crate::vm::Vm;
 
@@ -74,7 +74,8 @@ impl Vm {
                     }
                     "trace" => {
                         let lines = error.trace.clone();
-                        let items = lines.into_iter().map(|l| self.heap.alloc_str(l)).collect();
+                        let items: List =
+                            lines.into_iter().map(|l| self.heap.alloc_str(l)).collect();
                         Ok(self.heap.alloc_list(items))
                     }
                     // Every error has these, empty unless a scope or combinator filled them.
@@ -285,7 +286,7 @@ impl Vm {
     /// All values an iterable produces, as a vector (spreads, `list()`, natives).
     pub fn iterate(&mut self, src: Value) -> VmResult<Vec<Value>> {
         match src {
-            Value::List(l) => Ok(self.heap.lists.get(l).clone()),
+            Value::List(l) => Ok(self.heap.lists.get(l).to_vec()),
             Value::Map(m) => {
                 let keys: Vec<Key> = self.heap.maps.get(m).keys().cloned().collect();
                 Ok(keys.iter().map(|k| self.key_value(k)).collect())

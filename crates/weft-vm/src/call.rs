@@ -446,7 +446,7 @@ impl Vm {
     /// `with_self`: `stack[slot]` is a receiver that stays as `R[0]` (method calls).
     pub(crate) fn call_ex(&mut self, slot: usize, method: Option<Value>) -> VmResult<CallOutcome> {
         let positional = match self.stack[slot + 1] {
-            Value::List(l) => self.heap.lists.get(l).clone(),
+            Value::List(l) => self.heap.lists.get(l).to_vec(),
             _ => Vec::new(),
         };
         let named: Vec<(std::rc::Rc<str>, Value)> = match self.stack[slot + 2] {

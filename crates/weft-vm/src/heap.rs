@@ -327,10 +327,11 @@ impl Heap {
         self.interned.get(text).copied()
     }
 
-    /// Allocates a list.
+    /// Allocates a list (from a `List`, or a `Vec` whose buffer a list of more than two items
+    /// keeps).
     #[inline]
-    pub fn alloc_list(&mut self, items: List) -> Value {
-        Value::List(self.new_list(items))
+    pub fn alloc_list(&mut self, items: impl Into<List>) -> Value {
+        Value::List(self.new_list(items.into()))
     }
 
     /// Allocates a list and returns its handle. The handle comes back in a register, so the

@@ -14,7 +14,7 @@ use weft_compiler::Op;
 
 use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
-use crate::object::{Class, Closure, Str};
+use crate::object::{Class, Closure, List, Str};
 use crate::ops::Arith;
 use crate::rare_ops::Flow;
 use crate::value::{Handle, Value};
@@ -392,7 +392,7 @@ impl Vm {
                     // binary_trees: `rare_op` 7% of the samples, mostly `[left, right]`).
                     Op::NewList { dst, start, count } => step!({
                         let s = base + start as usize;
-                        let items = self.stack[s..s + count as usize].to_vec();
+                        let items = List::from_slice(&self.stack[s..s + count as usize]);
                         let list = self.heap.new_list(items);
                         *self.reg_mut(base + dst as usize) = Value::List(list);
                         Ok(())

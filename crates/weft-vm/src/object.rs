@@ -5,6 +5,7 @@ use std::rc::Rc;
 use crate::value::{Handle, Value};
 use crate::vm::FnProto;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 /// An immutable string. `ascii` makes character indexing O(1) for the common case.
 #[derive(Debug)]
@@ -32,8 +33,11 @@ impl Str {
     }
 }
 
-/// A list.
-pub type List = Vec<Value>;
+/// A list. Up to two items are kept in the list's slot itself, so a pair (`[left, right]`) is
+/// one allocation in the heap's slab instead of a slot and a buffer from `malloc` (callgrind,
+/// binary_trees depth 12: 661M -> 536M instructions, a fifth of them had been `malloc` and
+/// `free`; peak RSS 34 MB -> 25 MB).
+pub type List = SmallVec<[Value; 2]>;
 
 /// A map key: the hashable subset of values. Ints and integral floats share one key (`1 == 1.0`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -166,7 +166,7 @@ impl IntoWeft for &str {
 
 impl<T: IntoWeft> IntoWeft for Vec<T> {
     fn into_weft(self, vm: &mut Core) -> Value {
-        let items = self.into_iter().map(|v| v.into_weft(vm)).collect();
+        let items: Vec<Value> = self.into_iter().map(|v| v.into_weft(vm)).collect();
         vm.heap.alloc_list(items)
     }
 }

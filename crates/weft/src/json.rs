@@ -102,7 +102,7 @@ pub(crate) fn from_json(vm: &mut Core, json: &serde_json::Value) -> Value {
         },
         J::String(s) => vm.heap.alloc_str(s.as_str()),
         J::Array(items) => {
-            let items = items.iter().map(|j| from_json(vm, j)).collect();
+            let items: Vec<Value> = items.iter().map(|j| from_json(vm, j)).collect();
             vm.heap.alloc_list(items)
         }
         J::Object(object) => {

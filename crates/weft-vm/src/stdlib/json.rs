@@ -12,7 +12,7 @@ use rustc_hash::FxHashSet;
 use super::args::{arg_count, check_str, opt_arg};
 use crate::error::{type_error, value_error, VmResult};
 use crate::format::format_float;
-use crate::object::{Key, Map};
+use crate::object::{Key, List, Map};
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -45,7 +45,7 @@ pub(crate) fn from_json(vm: &mut Vm, json: &serde_json::Value) -> Value {
         },
         serde_json::Value::String(s) => vm.heap.alloc_str(s.as_str()),
         serde_json::Value::Array(items) => {
-            let items = items.iter().map(|item| from_json(vm, item)).collect();
+            let items: List = items.iter().map(|item| from_json(vm, item)).collect();
             vm.heap.alloc_list(items)
         }
         serde_json::Value::Object(entries) => {

@@ -378,7 +378,7 @@ fn enumerate(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("list.enumerate", args, 0, 0)?;
     let l = this(vm, args)?;
     let items = vm.heap.lists.get(l).clone();
-    let pairs = items
+    let pairs: List = items
         .into_iter()
         .enumerate()
         .map(|(i, x)| vm.heap.alloc_list(vec![Value::Int(i as i64), x]))
@@ -391,7 +391,7 @@ fn zip(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("list.zip", args, 1, 1)?;
     let l = this(vm, args)?;
     let other = match args[1] {
-        Value::List(o) => vm.heap.lists.get(o).clone(),
+        Value::List(o) => vm.heap.lists.get(o).to_vec(),
         Value::Range(_) | Value::Str(_) => vm.iterate(args[1])?,
         v => {
             return Err(type_error(format!(
@@ -401,7 +401,7 @@ fn zip(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         }
     };
     let items = vm.heap.lists.get(l).clone();
-    let pairs = items
+    let pairs: List = items
         .into_iter()
         .zip(other)
         .map(|(a, b)| vm.heap.alloc_list(vec![a, b]))

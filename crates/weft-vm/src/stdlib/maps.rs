@@ -2,7 +2,7 @@
 
 use super::args::{method_args, opt_arg, register};
 use crate::error::{raise, type_error, VmResult};
-use crate::object::{Key, Map, RangeObj};
+use crate::object::{Key, List, Map, RangeObj};
 use crate::value::{Handle, Value};
 use crate::vm::{NativeFn, TypeTag, Vm};
 
@@ -72,7 +72,7 @@ fn entries(vm: &Vm, m: Handle<Map>) -> Vec<(Key, Value)> {
 fn keys(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("map.keys", args, 0, 0)?;
     let m = this(vm, args)?;
-    let list = entries(vm, m)
+    let list: List = entries(vm, m)
         .iter()
         .map(|(k, _)| vm.key_value(k))
         .collect();
@@ -83,7 +83,7 @@ fn keys(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 fn values(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("map.values", args, 0, 0)?;
     let m = this(vm, args)?;
-    let list = vm.heap.maps.get(m).values().copied().collect();
+    let list: List = vm.heap.maps.get(m).values().copied().collect();
     Ok(vm.heap.alloc_list(list))
 }
 
@@ -91,7 +91,7 @@ fn values(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 fn items(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("map.items", args, 0, 0)?;
     let m = this(vm, args)?;
-    let list = entries(vm, m)
+    let list: List = entries(vm, m)
         .iter()
         .map(|(k, v)| {
             let k = vm.key_value(k);

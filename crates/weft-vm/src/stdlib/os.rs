@@ -2,6 +2,7 @@
 
 use super::args::{arg_count, check_int, check_str, opt_arg};
 use crate::error::{Exc, VmResult};
+use crate::object::List;
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -16,7 +17,7 @@ pub fn install(vm: &mut Vm) {
 impl Vm {
     /// Sets the command-line arguments after the script: `vm.args` and the `os.args` list.
     pub fn set_args(&mut self, args: Vec<String>) {
-        let items = args
+        let items: List = args
             .iter()
             .map(|a| self.heap.alloc_str(a.as_str()))
             .collect();

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::args::{check_int, check_str, method_args, opt_arg, register};
 use crate::error::{raise, type_error, value_error, VmResult};
-use crate::object::Str;
+use crate::object::{List, Str};
 use crate::value::{Handle, Value};
 use crate::vm::{TypeTag, Vm};
 
@@ -83,7 +83,7 @@ fn same_or_new(vm: &mut Vm, args: &[Value], original: &str, result: &str) -> Val
 }
 
 fn str_list(vm: &mut Vm, parts: Vec<&str>) -> Value {
-    let items = parts.into_iter().map(|p| vm.heap.alloc_str(p)).collect();
+    let items: List = parts.into_iter().map(|p| vm.heap.alloc_str(p)).collect();
     vm.heap.alloc_list(items)
 }
 
@@ -129,7 +129,7 @@ fn join(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("string.join", args, 1, 1)?;
     let sep = this(vm, args)?;
     let items = match args[1] {
-        Value::List(l) => vm.heap.lists.get(l).clone(),
+        Value::List(l) => vm.heap.lists.get(l).to_vec(),
         Value::Range(_) | Value::Str(_) => vm.iterate(args[1])?,
         other => {
             return Err(type_error(format!(
@@ -286,7 +286,7 @@ fn chars(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 fn bytes(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("string.bytes", args, 0, 0)?;
     let text = this(vm, args)?;
-    let items = text.bytes().map(|b| Value::Int(b as i64)).collect();
+    let items: List = text.bytes().map(|b| Value::Int(b as i64)).collect();
     Ok(vm.heap.alloc_list(items))
 }
 

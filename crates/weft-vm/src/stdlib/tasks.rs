@@ -156,7 +156,7 @@ fn scope_of(vm: &Vm, name: &str, value: Value) -> VmResult<Handle<crate::task::S
 fn select(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("select", args, 1, 1)?;
     let list = check_list(vm, "select", args[0])?;
-    let descriptors: Vec<Value> = vm.heap.lists.get(list).clone();
+    let descriptors: Vec<Value> = vm.heap.lists.get(list).to_vec();
     let mut cases = Vec::with_capacity(descriptors.len());
     for d in descriptors {
         let Value::List(d) = d else {
@@ -232,7 +232,7 @@ fn wait(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         _ => CombineMode::Any,
     };
     vm.checkpoint()?;
-    let items: Rc<[Value]> = vm.heap.lists.get(list).clone().into();
+    let items: Rc<[Value]> = vm.heap.lists.get(list).as_slice().into();
     if let Some(decision) = vm.combinator_decision(&items, mode) {
         for &item in items.iter() {
             if let Value::Task(t) = item {
