@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use super::args::{arg_count, check_int, check_str};
 use crate::error::{raise, type_error, value_error, VmResult};
+use crate::format::int_text;
 use crate::object::{ErrorObj, RangeObj};
 use crate::value::Value;
 use crate::vm::Vm;
@@ -44,8 +45,11 @@ fn eprint(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 
 fn str_fn(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("str", args, 1, 1)?;
-    if let Value::Str(_) = args[0] {
-        return Ok(args[0]);
+    match args[0] {
+        Value::Str(_) => return Ok(args[0]),
+        // The common case, straight into the string's one allocation.
+        Value::Int(i) => return Ok(vm.heap.alloc_str(int_text(i, &mut itoa::Buffer::new()))),
+        _ => {}
     }
     let text = vm.display(args[0]);
     Ok(vm.heap.alloc_str(text))
