@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates hot-functions.txt: every function of the `weft` binary that a run executes, without
-# rustc's hashes (see cc-ordered), in the order the profiles name them (the order within the list
-# matters little: what counts is that they are together). The runs are `weft run` on an
+# rustc's hashes (see cc-ordered), sorted so that a regeneration's diff shows what changed (the
+# order within the list matters little: what counts is that they are together). The runs are `weft run` on an
 # empty file and on the benchmarks of bench/ made small (the same code runs, for less long),
 # under callgrind, which records every function executed.
 #
@@ -61,5 +61,5 @@ done | awk 'FNR == NR { own[$0] = 1; next } ($0 in own) && !seen[$0]++' "$work/s
       if (name ~ /^_ZN/) sub(/17h[0-9a-f]+E$/, "E", name)
       else if (name ~ /^_R/) gsub(/Cs[0-9A-Za-z]+_/, "C", name)
       if (!seen[name]++) print name }
-  ' > "$here/hot-functions.txt"
+  ' | LC_ALL=C sort > "$here/hot-functions.txt"
 echo "$(wc -l < "$here/hot-functions.txt") functions in $here/hot-functions.txt"
