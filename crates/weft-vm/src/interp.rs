@@ -1,8 +1,8 @@
 //! The interpreter loop: runs the current task's frames for a given amount of fuel.
 //!
-//! The loop keeps the running frame's code, next instruction (`ip`) and `base` in locals. A plain
-//! script call sets them from the callee; a return, a throw or any other switch reloads them
-//! from the top frame (`continue 'frame`). Fuel is counted in reductions: a
+//! The loop keeps the running frame's function, next instruction (`ip`, a pointer, as frames save
+//! it) and `base` in locals. A plain script call sets them from the callee; a return, a throw or
+//! any other switch reloads them from the top frame (`continue 'frame`). Fuel is counted in reductions: a
 //! call, a loop's back edge and an out-of-line instruction (`rare_ops.rs`) cost one unit each, and
 //! running out saves `pc` at that instruction and returns `Halt::OutOfFuel`.
 //! Garbage collection happens only at calls and loop back-edges, where all live values are in registers.
