@@ -215,7 +215,14 @@ fn count(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     if needle.is_empty() {
         return Ok(Value::Int(text.chars().count() as i64 + 1));
     }
-    Ok(Value::Int(text.matches(&*needle).count() as i64))
+    let n = match needle.as_bytes() {
+        // One ASCII character: a count of that byte (UTF-8 never has an ASCII byte inside a
+        // longer character), which the compiler vectorises; the general matcher took about 8
+        // instructions a byte (callgrind, strings: `s.count("7")` on 0.7 MB).
+        &[byte] if byte.is_ascii() => text.bytes().filter(|&b| b == byte).count(),
+        _ => text.matches(&*needle).count(),
+    };
+    Ok(Value::Int(n as i64))
 }
 
 fn strip_prefix(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
