@@ -325,7 +325,7 @@ impl Vm {
         kind: FrameKind,
     ) -> Option<*const FnProto> {
         let callee = self.heap.closures.get(closure);
-        if callee.proto.plain_arity != argc as u32 || self.frames.len() > self.max_frames + 1 {
+        if callee.proto.plain_arity != argc as u32 || self.frames_full() {
             return None;
         }
         let (proto, frame_size, ip) = (
@@ -366,9 +366,7 @@ impl Vm {
         base: usize,
         kind: FrameKind,
     ) -> VmResult<CallOutcome> {
-        // The bottom frame (a module's top level) does not count, and a recursion that counts
-        // down from `max_frames` to 0 inclusive (`max_frames + 1` calls) still fits.
-        if self.frames.len() > self.max_frames + 1 {
+        if self.frames_full() {
             return Err(raise(
                 "StackOverflow",
                 format!("maximum call depth of {} exceeded", self.max_frames),
@@ -383,6 +381,14 @@ impl Vm {
             kind,
         );
         Ok(CallOutcome::Pushed)
+    }
+
+    /// Whether the call depth allows no more frames. The bottom frame (a module's top level)
+    /// does not count, and a recursion that counts down from `max_frames` to 0 inclusive
+    /// (`max_frames + 1` calls) still fits.
+    #[inline(always)]
+    fn frames_full(&self) -> bool {
+        self.frames.len() > self.max_frames + 1
     }
 
     /// `push_frame` once the depth is known to allow it.

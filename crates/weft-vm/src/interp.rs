@@ -28,9 +28,7 @@ impl Vm {
             return Err(value);
         };
         self.frames.truncate(handler.depth);
-        if let Some(frame) = self.frames.last_mut() {
-            frame.ip = self.protos[frame.proto.index()].ip_at(handler.catch_pc);
-        }
+        self.save_pc(handler.catch_pc);
         self.stack[handler.slot] = value;
         Ok(())
     }

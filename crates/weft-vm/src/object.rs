@@ -167,10 +167,7 @@ impl Instance {
     /// The field `name` to write in place, if it has been set.
     #[inline(always)]
     pub fn field_mut(&mut self, name: Handle<Str>) -> Option<&mut Value> {
-        self.fields
-            .iter_mut()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v)
+        field_in_mut(&mut self.fields, name)
     }
 
     /// Sets the field `name`, adding it after the others the first time.
@@ -186,6 +183,12 @@ pub(crate) fn field_in(fields: &[(Handle<Str>, Value)], name: Handle<Str>) -> Op
     fields.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
+/// The field `name` of a field list, to write in place.
+#[inline(always)]
+fn field_in_mut(fields: &mut [(Handle<Str>, Value)], name: Handle<Str>) -> Option<&mut Value> {
+    fields.iter_mut().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
 /// Sets the field `name` of a field list, adding it after the others the first time.
 #[inline(always)]
 pub(crate) fn set_field_in(
@@ -193,8 +196,8 @@ pub(crate) fn set_field_in(
     name: Handle<Str>,
     value: Value,
 ) {
-    match fields.iter_mut().find(|(n, _)| *n == name) {
-        Some(slot) => slot.1 = value,
+    match field_in_mut(fields, name) {
+        Some(field) => *field = value,
         None => add_field(fields, name, value),
     }
 }
