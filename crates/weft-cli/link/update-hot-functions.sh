@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates hot-functions.txt: every function of the `weft` binary that a run executes, without
 # rustc's hashes (see cc-ordered), sorted so that a regeneration's diff shows what changed (the
-# order within the list matters little: what counts is that they are together). The runs are `weft run` on an
-# empty file and on the benchmarks of bench/ made small (the same code runs, for less long),
-# under callgrind, which records every function executed.
+# order within the list matters little: what counts is that they are together). The runs are
+# `weft run` on an empty file and on the benchmarks of bench/ made small (the same code runs, for
+# less long), under callgrind, which records every function executed.
 #
 #   crates/weft-cli/link/update-hot-functions.sh      (needs valgrind; takes about a minute)
 #
@@ -12,6 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 here=crates/weft-cli/link
+# shellcheck source=symbol-key.sh
+source "$here/symbol-key.sh"
+workloads=(empty fib loop calls binary_trees map sort strings spawn_join ring channel
+  sleep_many ring_mailbox)
 cargo build --release -p weft-cli --bin weft
 weft=target/release/weft
 work="$(mktemp -d)"
@@ -33,8 +37,7 @@ small channel 's/N = 1000000/N = 10000/'
 small sleep_many 's/100000/1000/'
 small ring_mailbox 's/NODES = 1000/NODES = 100/; s/HOPS = 1000000/HOPS = 10000/'
 
-for name in empty fib loop calls binary_trees map sort strings spawn_join ring channel \
-  sleep_many ring_mailbox; do
+for name in "${workloads[@]}"; do
   valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$name.cg" \
     "$weft" run "$work/$name.weft" > /dev/null 2> "$work/$name.err" || {
     echo "weft run $name failed under callgrind: $(tail -3 "$work/$name.err")" >&2
@@ -43,11 +46,9 @@ for name in empty fib loop calls binary_trees map sort strings spawn_join ring c
 done
 
 # The functions of the weft binary each profile charged (`fn=` lines name the function running;
-# names are given once, at their first use, as `(id) name`); then the hashes taken off as
-# cc-ordered does.
+# names are given once, at their first use, as `(id) name`); then their keys (symbol-key.sh).
 nm --defined-only "$weft" | awk 'NF == 3 && $2 ~ /^[tTwW]$/ { print $3 }' > "$work/symbols"
-for name in empty fib loop calls binary_trees map sort strings spawn_join ring channel \
-  sleep_many ring_mailbox; do
+for name in "${workloads[@]}"; do
   awk '
     /^c?fn=\(/ {
       id = $1; sub(/^c?fn=/, "", id)
@@ -56,10 +57,6 @@ for name in empty fib loop calls binary_trees map sort strings spawn_join ring c
     }
   ' "$work/$name.cg"
 done | awk 'FNR == NR { own[$0] = 1; next } ($0 in own) && !seen[$0]++' "$work/symbols" - |
-  awk '
-    { name = $0
-      if (name ~ /^_ZN/) sub(/17h[0-9a-f]+E$/, "E", name)
-      else if (name ~ /^_R/) gsub(/Cs[0-9A-Za-z]+_/, "C", name)
-      if (!seen[name]++) print name }
-  ' | LC_ALL=C sort > "$here/hot-functions.txt"
+  awk "$symbol_key_awk"'{ k = key($0); if (!seen[k]++) print k }' |
+  LC_ALL=C sort > "$here/hot-functions.txt"
 echo "$(wc -l < "$here/hot-functions.txt") functions in $here/hot-functions.txt"
