@@ -3,6 +3,7 @@
 use crate::call::type_tag;
 use crate::error::{raise, type_error, value_error, VmResult};
 use crate::object::{Class, Key, List, Str};
+use crate::text::Text;
 use crate::value::{Handle, Value};
 use crate::vm::Vm;
 
@@ -190,14 +191,10 @@ impl Vm {
                         format!("string index {i} out of range for length {len}"),
                     ));
                 };
-                let c: String = if obj.ascii {
-                    obj.text[i..i + 1].to_string()
+                let c = if obj.is_ascii() {
+                    Text::new(&obj[i..i + 1])
                 } else {
-                    obj.text
-                        .chars()
-                        .nth(i)
-                        .map(String::from)
-                        .unwrap_or_default()
+                    obj.chars().nth(i).map(Text::from).unwrap_or_default()
                 };
                 Ok(self.heap.alloc_str(c))
             }
@@ -205,10 +202,10 @@ impl Vm {
                 let r = *self.heap.ranges.get(r);
                 let obj = self.heap.strings.get(s);
                 let (from, to) = slice_bounds(r.start, r.end, r.inclusive, obj.char_len());
-                let text: String = if obj.ascii {
-                    obj.text[from..to].to_string()
+                let text = if obj.is_ascii() {
+                    Text::new(&obj[from..to])
                 } else {
-                    obj.text.chars().skip(from).take(to - from).collect()
+                    Text::new(char_slice(obj, from, to))
                 };
                 Ok(self.heap.alloc_str(text))
             }
@@ -431,10 +428,22 @@ impl Vm {
                 table.insert(key, method);
             }
         }
-        let name = self.heap.str(name).clone();
+        let name = self.heap.str(name).to_rc();
         self.heap.alloc_class(Class {
             name,
             methods: table,
         })
     }
+}
+
+/// Characters `from..to` of `text` (`from <= to <= ` its character count).
+fn char_slice(text: &str, from: usize, to: usize) -> &str {
+    let mut offsets = text.char_indices().map(|(at, _)| at).chain([text.len()]);
+    let start = offsets.nth(from).unwrap_or(text.len());
+    let end = if to > from {
+        offsets.nth(to - from - 1).unwrap_or(text.len())
+    } else {
+        start
+    };
+    &text[start..end]
 }

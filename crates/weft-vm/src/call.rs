@@ -476,7 +476,7 @@ impl Vm {
             Value::List(l) => self.heap.lists.get(l).to_vec(),
             _ => Vec::new(),
         };
-        let named: Vec<(std::rc::Rc<str>, Value)> = match self.stack[slot + 2] {
+        let named: Vec<(crate::text::Text, Value)> = match self.stack[slot + 2] {
             Value::Map(m) => self
                 .heap
                 .maps
@@ -484,7 +484,7 @@ impl Vm {
                 .iter()
                 .map(|(k, v)| match k {
                     crate::object::Key::Str(s) => (s.clone(), *v),
-                    _ => (std::rc::Rc::from(""), *v),
+                    _ => (crate::text::Text::default(), *v),
                 })
                 .collect(),
             _ => Vec::new(),
@@ -539,7 +539,7 @@ impl Vm {
         callee: Value,
         slot: usize,
         positional: &[Value],
-        named: &[(std::rc::Rc<str>, Value)],
+        named: &[(crate::text::Text, Value)],
         with_self: bool,
     ) -> VmResult<CallOutcome> {
         if let Some((name, _)) = named.first() {
@@ -564,7 +564,7 @@ impl Vm {
         &mut self,
         proto: &FnProto,
         positional: Vec<Value>,
-        named: Vec<(std::rc::Rc<str>, Value)>,
+        named: Vec<(crate::text::Text, Value)>,
     ) -> VmResult<Vec<Value>> {
         let p = &proto.proto;
         let fixed = p.params.len() - usize::from(p.has_rest);
@@ -581,7 +581,7 @@ impl Vm {
             }
         }
         for (name, value) in named {
-            let Some(i) = p.params[..fixed].iter().position(|param| *param == name) else {
+            let Some(i) = p.params[..fixed].iter().position(|param| **param == *name) else {
                 return Err(type_error(format!(
                     "{}() got an unexpected argument '{name}'",
                     p.name

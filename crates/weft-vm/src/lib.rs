@@ -24,6 +24,7 @@ mod scope;
 pub mod stdlib;
 mod table;
 mod task;
+mod text;
 mod value;
 mod vm;
 
@@ -38,6 +39,7 @@ pub use permissions::{resolve, Access, Grant, NetGrant, Permissions};
 pub use scheduler::{Limits, Scheduler, DEFAULT_CANCEL_GRACE, REDUCTIONS};
 pub use scope::SpawnKind;
 pub use task::{Priority, Task};
+pub use text::Text;
 pub use value::{Handle, Value};
 pub use vm::{
     FnProto, Halt, Native, NativeClosure, NativeCode, NativeFn, TypeTag, Vm, DEFAULT_MAX_FRAMES,

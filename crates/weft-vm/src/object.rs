@@ -7,31 +7,9 @@ use crate::vm::FnProto;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-/// An immutable string. `ascii` makes character indexing O(1) for the common case.
-#[derive(Debug)]
-pub struct Str {
-    /// The text, shared with map keys without copying.
-    pub text: Rc<str>,
-    /// All characters are ASCII, so byte index == character index.
-    pub ascii: bool,
-}
-
-impl Str {
-    /// Wraps text, noting whether it is ASCII.
-    pub fn new(text: Rc<str>) -> Str {
-        let ascii = text.is_ascii();
-        Str { text, ascii }
-    }
-
-    /// Number of characters.
-    pub fn char_len(&self) -> usize {
-        if self.ascii {
-            self.text.len()
-        } else {
-            self.text.chars().count()
-        }
-    }
-}
+/// A string object: its text, in place when short (`text.rs`). Immutable; an ASCII text indexes
+/// characters in O(1).
+pub type Str = crate::text::Text;
 
 /// A list. Up to two items are kept in the list's slot itself, so a pair (`[left, right]`) is
 /// one allocation in the heap's slab instead of a slot and a buffer from `malloc` (callgrind,
@@ -51,7 +29,7 @@ pub enum Key {
     /// a non-integral float, by bits (NaN keys compare by bits)
     Float(u64),
     /// a string
-    Str(Rc<str>),
+    Str(crate::text::Text),
 }
 
 /// A map: an insertion-ordered hash table (`table.rs`).

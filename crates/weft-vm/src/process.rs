@@ -8,8 +8,6 @@
 //! blocks run) and ends with the same reason, unless the reason is `"normal"`. `exit(t, "kill")` ends a task at once without
 //! running anything.
 
-use std::rc::Rc;
-
 use crate::error::{raise, value_error, Exc, VmResult};
 use crate::object::{Key, Map};
 use crate::task::{Outcome, Process, Resume, Task, TaskState, Wait};
@@ -250,7 +248,7 @@ impl Vm {
     }
 
     /// `register(name, t)`.
-    pub(crate) fn register(&mut self, name: Rc<str>, task: Handle<Task>) -> VmResult<()> {
+    pub(crate) fn register(&mut self, name: crate::text::Text, task: Handle<Task>) -> VmResult<()> {
         if let Some(&holder) = self.sched.registry.get(&name) {
             if holder != task {
                 return Err(value_error(format!("name '{name}' is already registered")));
@@ -374,8 +372,8 @@ impl Vm {
     /// `{<kind>: task, reason: reason}`.
     fn signal_message(&mut self, kind: &str, task: Handle<Task>, reason: Value) -> Value {
         let mut map = Map::default();
-        map.insert(Key::Str(Rc::from(kind)), Value::Task(task));
-        map.insert(Key::Str(Rc::from("reason")), reason);
+        map.insert(Key::Str(kind.into()), Value::Task(task));
+        map.insert(Key::Str("reason".into()), reason);
         self.heap.alloc_map(map)
     }
 }

@@ -127,7 +127,7 @@ pub struct Scheduler {
     /// A limit was exceeded at a safe point: the running task gets `LimitExceeded`.
     pub(crate) limit_hit: Option<String>,
     /// Registered names (`register`, `whereis`).
-    pub(crate) registry: rustc_hash::FxHashMap<std::rc::Rc<str>, Handle<Task>>,
+    pub(crate) registry: rustc_hash::FxHashMap<crate::text::Text, Handle<Task>>,
     /// A task whose slice was cut short because `run`'s fuel ran out, with the budget it has
     /// left: it runs first on the next call, so the caller's fuel never shows in scheduling.
     carry: Option<(Handle<Task>, u64)>,

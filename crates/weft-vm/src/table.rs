@@ -249,17 +249,28 @@ fn bucket_of(key: &Key, magic: u64, count: usize) -> usize {
 }
 
 /// A key's hash. An int is its own hash, so that neighbouring ints get neighbouring buckets;
-/// the other kinds are mixed.
-#[inline]
+/// the other kinds are mixed. The int case is inline and the rest out of line: with the whole
+/// match inline the compiler stopped inlining `hash` once strings became `Text` (callgrind, map
+/// 100k: 84.9M instructions with the call, 78.6M without).
+#[inline(always)]
 fn hash(key: &Key) -> u32 {
     let h = match key {
+        Key::Int(i) => *i as u64,
+        _ => hash_other(key),
+    };
+    (h ^ (h >> 32)) as u32
+}
+
+/// The hash of a key that is not an int.
+#[inline(never)]
+fn hash_other(key: &Key) -> u64 {
+    match key {
         Key::Int(i) => *i as u64,
         Key::Float(bits) => bits.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         Key::Str(s) => FxBuildHasher.hash_one(&**s),
         Key::Nil => 0x517c_c1b7_2722_0a95,
         Key::Bool(b) => 0x2545_f491_4f6c_dd1d ^ *b as u64,
-    };
-    (h ^ (h >> 32)) as u32
+    }
 }
 
 /// The smallest prime at or above `n` (and below 2^32, the reach of a bucket index and of
@@ -320,7 +331,6 @@ impl FromIterator<(Key, Value)> for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::rc::Rc;
 
     fn int(i: i64) -> Key {
         Key::Int(i)
@@ -365,7 +375,7 @@ mod tests {
                 0 => Key::Int(-i),
                 1 => Key::Int(i << 40),
                 2 => Key::Float((i as f64 + 0.5).to_bits()),
-                3 => Key::Str(Rc::from(format!("k{i}"))),
+                3 => Key::Str(format!("k{i}").into()),
                 _ => Key::Int(i * 1024),
             };
             t.insert(key.clone(), Value::Int(i));
@@ -379,7 +389,7 @@ mod tests {
             assert_eq!(t.get(key).and_then(as_int), Some(i as i64), "{key:?}");
         }
         assert!(!t.contains_key(&Key::Bool(false)));
-        assert!(!t.contains_key(&Key::Str(Rc::from("k4"))));
+        assert!(!t.contains_key(&Key::Str("k4".into())));
     }
 
     #[test]

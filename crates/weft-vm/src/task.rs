@@ -231,7 +231,7 @@ pub struct Process {
     /// The reason an exit signal gave; it overrides the reason the outcome would give.
     pub exit_reason: Option<Value>,
     /// The name it is registered under.
-    pub name: Option<Rc<str>>,
+    pub name: Option<crate::text::Text>,
 }
 
 impl Task {

@@ -165,7 +165,7 @@ fn error(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
         [message] => (Rc::from("Error"), vm.display(*message)),
         [kind, message] => {
             let kind = check_str(vm, "error", *kind)?;
-            (vm.heap.str(kind).clone(), vm.display(*message))
+            (vm.heap.str(kind).to_rc(), vm.display(*message))
         }
         _ => unreachable!("arity checked"),
     };

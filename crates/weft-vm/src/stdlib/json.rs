@@ -4,8 +4,8 @@
 //! stack, and detects cycles. `parse` relies on serde_json, whose nesting limit (128) bounds the
 //! recursion of the conversion.
 
+use crate::text::Text;
 use std::fmt::Write;
-use std::rc::Rc;
 
 use rustc_hash::FxHashSet;
 
@@ -52,7 +52,7 @@ pub(crate) fn from_json(vm: &mut Vm, json: &serde_json::Value) -> Value {
             let mut map = Map::default();
             for (k, v) in entries {
                 let value = from_json(vm, v);
-                map.insert(Key::Str(Rc::from(k.as_str())), value);
+                map.insert(Key::Str(k.as_str().into()), value);
             }
             vm.heap.alloc_map(map)
         }
@@ -95,7 +95,7 @@ fn stringify(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
 struct Open {
     id: (u8, u32),
     close: char,
-    members: Vec<(Option<Rc<str>>, Value)>,
+    members: Vec<(Option<Text>, Value)>,
     next: usize,
 }
 
@@ -220,8 +220,8 @@ fn write_value(
                 '{',
                 '}',
                 vec![
-                    (Some(Rc::from("kind")), kind),
-                    (Some(Rc::from("message")), message),
+                    (Some(Text::from("kind")), kind),
+                    (Some(Text::from("message")), message),
                 ],
             )
         }
@@ -244,13 +244,13 @@ fn write_value(
 }
 
 /// A map key as JSON object key text: strings as they are, other keys as `str` shows them.
-fn key_text(key: &Key) -> Rc<str> {
+fn key_text(key: &Key) -> Text {
     match key {
         Key::Str(s) => s.clone(),
-        Key::Nil => Rc::from("nil"),
-        Key::Bool(b) => Rc::from(if *b { "true" } else { "false" }),
-        Key::Int(i) => Rc::from(i.to_string()),
-        Key::Float(bits) => Rc::from(format_float(f64::from_bits(*bits))),
+        Key::Nil => Text::from("nil"),
+        Key::Bool(b) => Text::from(if *b { "true" } else { "false" }),
+        Key::Int(i) => Text::from(i.to_string()),
+        Key::Float(bits) => Text::from(format_float(f64::from_bits(*bits))),
     }
 }
 

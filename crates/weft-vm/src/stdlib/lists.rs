@@ -339,7 +339,7 @@ fn join(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     method_args("list.join", args, 0, 1)?;
     let l = this(vm, args)?;
     let sep = match opt_arg(args, 1) {
-        None => std::rc::Rc::from(""),
+        None => crate::text::Text::default(),
         Some(s) => {
             let s = super::args::check_str(vm, "list.join", s)?;
             vm.heap.str(s).clone()

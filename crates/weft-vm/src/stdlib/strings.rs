@@ -1,7 +1,7 @@
 //! Methods of strings. Strings are immutable UTF-8; every position a method takes or returns counts
 //! characters, not bytes.
 
-use std::rc::Rc;
+use crate::text::Text;
 
 use super::args::{check_int, check_str, method_args, opt_arg, register};
 use crate::error::{raise, type_error, value_error, VmResult};
@@ -43,7 +43,7 @@ pub fn install(vm: &mut Vm) {
 }
 
 /// The receiver's text.
-fn this(vm: &Vm, args: &[Value]) -> VmResult<Rc<str>> {
+fn this(vm: &Vm, args: &[Value]) -> VmResult<Text> {
     match args.first() {
         Some(Value::Str(s)) => Ok(vm.heap.str(*s).clone()),
         Some(other) => Err(type_error(format!(
@@ -55,7 +55,7 @@ fn this(vm: &Vm, args: &[Value]) -> VmResult<Rc<str>> {
 }
 
 /// The string argument `index` (after the receiver) as text.
-fn str_arg(vm: &Vm, name: &str, args: &[Value], index: usize) -> VmResult<Rc<str>> {
+fn str_arg(vm: &Vm, name: &str, args: &[Value], index: usize) -> VmResult<Text> {
     let h: Handle<Str> = check_str(vm, name, args[index])?;
     Ok(vm.heap.str(h).clone())
 }
@@ -69,7 +69,7 @@ fn char_index(text: &str, byte: usize) -> usize {
     }
 }
 
-fn new_str(vm: &mut Vm, text: impl Into<Rc<str>>) -> Value {
+fn new_str(vm: &mut Vm, text: impl Into<Text>) -> Value {
     vm.heap.alloc_str(text)
 }
 

@@ -340,9 +340,9 @@ fn outcome(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     };
     let mut map = crate::object::Map::default();
     let status = vm.heap.alloc_str(if ok { "fulfilled" } else { "rejected" });
-    map.insert(crate::object::Key::Str(Rc::from("status")), status);
+    map.insert(crate::object::Key::Str("status".into()), status);
     let key = if ok { "value" } else { "reason" };
-    map.insert(crate::object::Key::Str(Rc::from(key)), value);
+    map.insert(crate::object::Key::Str(key.into()), value);
     Ok(vm.heap.alloc_map(map))
 }
 
