@@ -596,8 +596,8 @@ impl Heap {
 /// Traces the items of a list or the values of a map. Only what refers to the heap is marked,
 /// and what has no children of its own (strings, ranges) is marked at once instead of going on
 /// the gray stack: a list of a million ints, or of a million strings, otherwise doubled its
-/// memory for the length of a marking (sort benchmark: peak RSS 33 MB -> 20 MB; strings 1M:
-/// collect_roots 7.4% of the samples -> see docs/performance.md).
+/// memory for the length of a marking (sort benchmark: peak RSS 33 MB -> 20 MB; strings 1M,
+/// marking its strings at once: 1,091M -> 1,045M instructions, peak RSS 83 MB -> 73 MB).
 fn trace_items<'a>(
     items: impl Iterator<Item = &'a Value>,
     strings: &mut Slab<Str>,

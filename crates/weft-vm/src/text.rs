@@ -3,8 +3,9 @@
 //! A text of up to [`INLINE`] bytes lives in the 24 bytes of the `Text` itself; a longer one is
 //! an `Rc<str>`, shared between the heap's string and the map keys made from it. Most strings a
 //! program makes are short (numbers, names, words, keys), and in place they cost no `malloc`, no
-//! `free` when collected and no pointer to follow. Measured on the `strings` workload (100k
-//! `str(i)` pushed, joined and counted; callgrind): see `docs/performance.md`.
+//! `free` when collected and no pointer to follow. Measured (callgrind): the `strings` workload
+//! (`str(i)` pushed, joined and counted) 143M -> 105M instructions at 100k and 1,476M -> 1,091M
+//! at 1M, peak RSS 114 MB -> 83 MB; 70k updates of a map with string keys 197M -> 158M.
 //!
 //! The form is canonical: a text that fits in place is always in place. So two texts of
 //! different forms are never equal, and equality of two short texts is a compare of their bytes.
@@ -65,8 +66,9 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => {
+                debug_assert!(std::str::from_utf8(&bytes[..*len as usize]).is_ok());
                 // SAFETY: `bytes[..len]` was copied from a `str` whole (see `Text::inline`), so
-                // it is UTF-8 and `len <= INLINE`.
+                // it is UTF-8 and `len <= INLINE`; nothing else writes them.
                 unsafe { std::str::from_utf8_unchecked(bytes.get_unchecked(..*len as usize)) }
             }
             Repr::Shared { text, .. } => text,
