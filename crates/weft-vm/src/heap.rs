@@ -170,6 +170,16 @@ impl<T> Slab<T> {
     /// programs slower (binary_trees 16: 3.4-4.2 s at 32, 4.5-5.1 s at 16, 6.0-6.4 s at 1), while
     /// the http p99 stayed at 1.26-1.29 ms at 16 (0.98-1.19 at 1, 1.29-2.35 at 32; two runs each).
     fn start_sweep(&mut self) {
+        // Every object the slab holds was marked: there is nothing to free, so the marks are
+        // cleared at once instead of slot by slot by the insertions to come (a slab of
+        // strings that all stay live, as in the `strings` workload, or of tasks and classes).
+        // Measured (callgrind): strings 100k 103.7M -> 102.3M instructions, 1M 1,045M -> 1,026M.
+        if self.marked == self.live() {
+            self.marks.fill(false);
+            self.cursor = self.slots.len();
+            self.inserts = 0;
+            return;
+        }
         self.cursor = 0;
         let interval = self.inserts.max(1);
         self.pace = (2 * self.slots.len())

@@ -70,3 +70,22 @@ fn reachable_values_survive_stress_collection() {
     out.extend_from_slice(&buffer.borrow());
     assert_eq!(String::from_utf8(out).unwrap(), "19900 [1, 2, 3]\n");
 }
+
+#[test]
+fn a_collection_that_finds_no_garbage_leaves_the_next_one_exact() {
+    use weft_vm::{Heap, Value};
+    let mut heap = Heap::new();
+    heap.set_stress(false);
+    let a = heap.alloc_str("a");
+    let b = heap.alloc_str("a string too long to be kept in place");
+    // Everything is live: the marks are cleared at once and nothing is swept.
+    heap.collect([a, b]);
+    assert_eq!(heap.finish_sweep(), 0);
+    let c = heap.alloc_str("c");
+    // Now `b` and `c` are garbage, which a stale mark on `b` would hide.
+    heap.collect([a]);
+    assert_eq!(heap.finish_sweep(), 2);
+    let Value::Str(a) = a else { unreachable!() };
+    assert_eq!(heap.str(a).as_str(), "a");
+    let _ = c;
+}
