@@ -47,7 +47,7 @@ fn str_fn(vm: &mut Vm, args: &[Value]) -> VmResult<Value> {
     arg_count("str", args, 1, 1)?;
     match args[0] {
         Value::Str(_) => return Ok(args[0]),
-        // The common case, straight into the string's one allocation.
+        // The common case: an int's text always fits in the string's slot (`Text`).
         Value::Int(i) => return Ok(vm.heap.alloc_str(int_text(i, &mut itoa::Buffer::new()))),
         _ => {}
     }
