@@ -36,15 +36,20 @@ enum Repr {
 }
 
 impl Text {
+    /// The longest text kept in place, in bytes: a longer one costs an allocation.
+    pub const INLINE: usize = INLINE;
+
     /// The text of `s`, copied.
     pub fn new(s: &str) -> Text {
-        match Text::inline(s) {
-            Some(text) => text,
-            None => Text(Repr::Shared {
-                ascii: s.is_ascii(),
-                text: Rc::from(s),
-            }),
-        }
+        Text::inline(s).unwrap_or_else(|| Text::shared(Rc::from(s)))
+    }
+
+    /// `text`, which is longer than `INLINE` bytes, shared.
+    fn shared(text: Rc<str>) -> Text {
+        Text(Repr::Shared {
+            ascii: text.is_ascii(),
+            text,
+        })
     }
 
     /// `s` in place, if it fits.
@@ -152,18 +157,6 @@ impl PartialEq for Text {
 
 impl Eq for Text {}
 
-impl PartialEq<str> for Text {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Text {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 /// Hashes as the `str` does, so maps keyed by `Text` can be searched with a `&str`.
 impl Hash for Text {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -189,35 +182,16 @@ impl From<&str> for Text {
     }
 }
 
-impl From<&String> for Text {
-    fn from(s: &String) -> Text {
-        Text::new(s)
-    }
-}
-
-/// Takes the `String`'s buffer when the text is long (no copy), else copies it in place.
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        match Text::inline(&s) {
-            Some(text) => text,
-            None => Text(Repr::Shared {
-                ascii: s.is_ascii(),
-                text: Rc::from(s),
-            }),
-        }
+        Text::new(&s)
     }
 }
 
 /// Shares the `Rc` when the text is long, else copies it in place.
 impl From<Rc<str>> for Text {
     fn from(s: Rc<str>) -> Text {
-        match Text::inline(&s) {
-            Some(text) => text,
-            None => Text(Repr::Shared {
-                ascii: s.is_ascii(),
-                text: s,
-            }),
-        }
+        Text::inline(&s).unwrap_or_else(|| Text::shared(s))
     }
 }
 
@@ -227,30 +201,15 @@ impl From<&Rc<str>> for Text {
     }
 }
 
-impl From<Box<str>> for Text {
-    fn from(s: Box<str>) -> Text {
-        Text::from(String::from(s))
-    }
-}
-
 impl From<char> for Text {
     fn from(c: char) -> Text {
         Text::new(c.encode_utf8(&mut [0; 4]))
     }
 }
 
-impl From<&Text> for Text {
-    fn from(s: &Text) -> Text {
-        s.clone()
-    }
-}
-
 impl From<std::borrow::Cow<'_, str>> for Text {
     fn from(s: std::borrow::Cow<'_, str>) -> Text {
-        match s {
-            std::borrow::Cow::Borrowed(s) => Text::new(s),
-            std::borrow::Cow::Owned(s) => Text::from(s),
-        }
+        Text::new(&s)
     }
 }
 
