@@ -52,8 +52,8 @@ struct Names {
     headers: Key,
     body: Key,
     status: Key,
-    /// Header names and methods seen so far (at most [`MAX_CACHED_NAMES`]); a short one is
-    /// in place in its `Text` anyway, a long one is shared instead of allocated again.
+    /// Long header names and methods seen so far (at most [`MAX_CACHED_NAMES`]), shared
+    /// instead of allocated again; a short one is in place in its `Text` and not cached.
     cache: RefCell<std::collections::HashSet<Text>>,
 }
 
@@ -76,6 +76,9 @@ impl Names {
 
     /// A shared `Text` for a header name or method.
     fn name(&self, text: &str) -> Text {
+        if text.len() <= Text::INLINE {
+            return Text::from(text);
+        }
         let mut cache = self.cache.borrow_mut();
         if let Some(name) = cache.get(text) {
             return name.clone();
