@@ -183,6 +183,9 @@ pub enum Op {
     CallMethodEx { base: Reg, name: ConstIdx },
     /// Return `R[src]` to the caller.
     Return { src: Reg },
+    /// Return nil to the caller: `LoadNil` and `Return` in one, the end of every function whose
+    /// body ends in a statement (a method that only updates its object).
+    ReturnNil,
     /// `throw R[src]` (records the trace when the value is an error without one)
     Throw { src: Reg },
     /// Rethrow `R[src]` unchanged (after no catch clause matched).
@@ -293,6 +296,8 @@ impl Op {
             | Op::TestList { src, .. }
             | Op::CheckList { src, .. }
             | Op::TestMapKey { src, .. } => r(src),
+            // The result goes where the callee was, `R[0]`.
+            Op::ReturnNil => 0,
             Op::GetCell { dst, cell } => r(dst).max(r(cell)),
             Op::SetCell { cell, src } => r(cell).max(r(src)),
             Op::Add { dst, lhs, rhs }
@@ -410,6 +415,7 @@ impl Op {
             | Op::CallEx { .. }
             | Op::CallMethodEx { .. }
             | Op::Return { .. }
+            | Op::ReturnNil
             | Op::Throw { .. }
             | Op::Rethrow { .. }
             | Op::TryEnd
@@ -435,6 +441,7 @@ impl Op {
         matches!(
             self,
             Op::Return { .. }
+                | Op::ReturnNil
                 | Op::Jump { .. }
                 | Op::Throw { .. }
                 | Op::Rethrow { .. }

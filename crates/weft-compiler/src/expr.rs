@@ -44,9 +44,9 @@ impl Compiler<'_> {
                 end,
                 inclusive,
             } => {
-                let r = self.alloc_n(2);
-                self.opt_expr(start.as_deref(), r, span);
-                self.opt_expr(end.as_deref(), r + 1, span);
+                let r = self.consecutive(&[start, end], |c, bound, r| {
+                    c.opt_expr(bound.as_deref(), r, span)
+                });
                 self.emit(
                     Op::NewRange {
                         dst: r,
@@ -261,17 +261,13 @@ impl Compiler<'_> {
             self.error(span, "too many parts in an interpolated string");
             return;
         }
-        let start = self.alloc_n(parts.len() as u16);
-        for (i, part) in parts.iter().enumerate() {
-            let r = start + i as Reg;
-            match part {
-                InterpPart::Lit(text) => {
-                    let idx = self.f().str_constant(text);
-                    self.emit(Op::LoadConst { dst: r, idx }, span);
-                }
-                InterpPart::Expr(e) => self.expr(e, r),
+        let start = self.consecutive(parts, |c, part, r| match part {
+            InterpPart::Lit(text) => {
+                let idx = c.f().str_constant(text);
+                c.emit(Op::LoadConst { dst: r, idx }, span);
             }
-        }
+            InterpPart::Expr(e) => c.expr(e, r),
+        });
         self.emit(
             Op::Concat {
                 dst,
@@ -285,12 +281,11 @@ impl Compiler<'_> {
     fn list(&mut self, items: &[ListItem], dst: Reg, span: Span) {
         let simple = items.len() <= 64 && items.iter().all(|i| matches!(i, ListItem::Item(_)));
         if simple {
-            let start = self.alloc_n(items.len() as u16);
-            for (i, item) in items.iter().enumerate() {
+            let start = self.consecutive(items, |c, item, r| {
                 if let ListItem::Item(e) = item {
-                    self.expr(e, start + i as Reg);
+                    c.expr(e, r);
                 }
-            }
+            });
             self.emit(
                 Op::NewList {
                     dst,
@@ -463,12 +458,7 @@ impl Compiler<'_> {
             }
         };
         if simple {
-            let start = self.alloc_n(args.len() as u16);
-            for (i, arg) in args.iter().enumerate() {
-                if let Arg::Positional(e) = arg {
-                    self.expr(e, start + i as Reg);
-                }
-            }
+            self.positional_args(args);
             let argc = args.len() as u8;
             match method {
                 Some(name) => self.emit(Op::CallMethod { base, name, argc }, span),
@@ -482,6 +472,34 @@ impl Compiler<'_> {
             };
         }
         self.move_to(dst, base, span);
+    }
+
+    /// Compiles each of `items` into the next new register, in order, and returns the first.
+    /// Each register is taken just before its item is compiled, so it is the topmost one then
+    /// and a call there is laid out from it without a `Move` (`[make(d - 1), make(d - 1)]` had
+    /// its first call made two registers up and moved down; callgrind, binary_trees depth 12:
+    /// see `docs/performance.md`).
+    pub fn consecutive<T>(
+        &mut self,
+        items: &[T],
+        mut compile: impl FnMut(&mut Self, &T, Reg),
+    ) -> Reg {
+        let start = self.mark() as Reg;
+        for item in items {
+            let r = self.alloc();
+            compile(self, item, r);
+        }
+        start
+    }
+
+    /// Compiles the arguments of a call that has only positional ones into the registers after
+    /// its callee.
+    pub fn positional_args(&mut self, args: &[Arg]) {
+        self.consecutive(args, |c, arg, r| {
+            if let Arg::Positional(e) = arg {
+                c.expr(e, r);
+            }
+        });
     }
 
     /// `R[list].push(e)`, or every element of `e` when `spread` (`[..e]`, `f(..e)`).

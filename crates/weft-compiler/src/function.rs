@@ -99,13 +99,14 @@ impl FnState {
     }
 
     pub fn finish(
-        self,
+        mut self,
         params: Vec<Rc<str>>,
         has_default: Vec<bool>,
         has_rest: bool,
         is_async: bool,
         file: Rc<SourceFile>,
     ) -> Proto {
+        self.return_in_place();
         Proto {
             name: self.name,
             method_name: self.method_name,
@@ -120,6 +121,36 @@ impl FnState {
             protos: self.protos,
             captures: self.captures,
             file,
+        }
+    }
+
+    /// Returns where the code would only go on to return, one dispatch less on each call that
+    /// gets there:
+    /// - `LoadNil R[r]` before `Return R[r]` becomes `ReturnNil` (the `Return` stays, for any
+    ///   jump to it). A function whose body ends in a statement returns so.
+    /// - A `Jump` that lands on a return becomes that return. Every branch but the last of an
+    ///   `if` or `match` that ends a function jumps over the others to it (`make` and `check`
+    ///   of binary_trees).
+    ///
+    /// A return does the same wherever it is: it pops the frame, and the function's `try`
+    /// handlers are found by depth, not by position. (Callgrind, binary_trees depth 12 and
+    /// calls 1M: see `docs/performance.md`.)
+    fn return_in_place(&mut self) {
+        for at in 0..self.code.len().saturating_sub(1) {
+            if let (Op::LoadNil { dst }, Op::Return { src }) = (self.code[at], self.code[at + 1]) {
+                if dst == src {
+                    self.code[at] = Op::ReturnNil;
+                }
+            }
+        }
+        for at in 0..self.code.len() {
+            if let Op::Jump { offset } = self.code[at] {
+                let target = (at as i64 + 1 + offset as i64) as usize;
+                if let Some(&ret @ (Op::Return { .. } | Op::ReturnNil)) = self.code.get(target) {
+                    self.code[at] = ret;
+                    self.spans[at] = self.spans[target];
+                }
+            }
         }
     }
 
@@ -221,5 +252,81 @@ impl FnState {
 
     pub fn find_local(&self, name: &str) -> Option<&Local> {
         self.locals.iter().rev().find(|l| &*l.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile_module, ModuleScope, Proto};
+    use std::rc::Rc;
+    use weft_syntax::SourceFile;
+
+    /// The code of the first function `source` declares, one instruction per line.
+    fn first_function(source: &str) -> String {
+        let (program, diagnostics) = weft_syntax::parse(source);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let file = SourceFile::new("test.weft", source);
+        let module: Rc<Proto> = compile_module(&program, file, &mut ModuleScope::default(), false)
+            .unwrap_or_else(|d| panic!("compile errors: {d:#?}"));
+        let function = &module.protos[0];
+        function
+            .code
+            .iter()
+            .enumerate()
+            .map(|(pc, op)| format!("{pc}: {op}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn each_branch_that_ends_a_function_returns_where_it_is() {
+        let code = first_function(
+            "fn make(d) { if d > 0 { [make(d - 1), make(d - 1)] } else { [nil, nil] } }",
+        );
+        // The first call is laid out in the list's first register (no `Move` after it), and the
+        // `then` branch returns instead of jumping over the `else` to the `Return`.
+        assert_eq!(
+            code,
+            "0: JumpIfNotImm cmp=Gt lhs=1 imm=0 offset=8\n\
+             1: GetGlobal dst=3 slot=0\n\
+             2: AddInt dst=4 src=1 imm=-1\n\
+             3: Call func=3 argc=1\n\
+             4: GetGlobal dst=4 slot=0\n\
+             5: AddInt dst=5 src=1 imm=-1\n\
+             6: Call func=4 argc=1\n\
+             7: NewList dst=2 start=3 count=2\n\
+             8: Return src=2\n\
+             9: LoadNil dst=3\n\
+             10: LoadNil dst=4\n\
+             11: NewList dst=2 start=3 count=2\n\
+             12: Return src=2\n"
+        );
+    }
+
+    #[test]
+    fn a_body_that_ends_in_a_statement_returns_nil_in_one_instruction() {
+        let code = first_function("fn add(o, x) {\n  o.n = o.n + x\n}\n");
+        assert_eq!(
+            code,
+            "0: GetField dst=5 obj=1 name=0\n\
+             1: Add dst=4 lhs=5 rhs=2\n\
+             2: SetField obj=1 name=0 src=4\n\
+             3: ReturnNil\n\
+             4: Return src=3\n"
+        );
+    }
+
+    #[test]
+    fn an_if_without_else_returns_from_each_branch() {
+        let code = first_function("fn f(x) {\n  if x { print(x) }\n}\n");
+        assert_eq!(
+            code,
+            "0: JumpIfFalse cond=1 offset=4\n\
+             1: GetGlobal dst=2 slot=0\n\
+             2: Move dst=3 src=1\n\
+             3: Call func=2 argc=1\n\
+             4: Return src=2\n\
+             5: ReturnNil\n\
+             6: Return src=2\n"
+        );
     }
 }

@@ -225,13 +225,13 @@ mod tests {
 0: LoadInt dst=1 value=1
 1: SetGlobal src=1 slot=0
 2: GetGlobal dst=2 slot=1
-3: LoadInt dst=7 value=0
-4: GetGlobal dst=8 slot=0
-5: NewList dst=4 start=7 count=2
-6: LoadInt dst=7 value=1
-7: GetGlobal dst=8 slot=0
-8: LoadInt dst=9 value=2
-9: NewList dst=5 start=7 count=3
+3: LoadInt dst=5 value=0
+4: GetGlobal dst=6 slot=0
+5: NewList dst=4 start=5 count=2
+6: LoadInt dst=6 value=1
+7: GetGlobal dst=7 slot=0
+8: LoadInt dst=8 value=2
+9: NewList dst=5 start=6 count=3
 10: LoadInt dst=7 value=3
 11: LoadInt dst=8 value=4
 12: NewList dst=6 start=7 count=2
@@ -258,7 +258,7 @@ mod tests {
 33: Jump offset=1  -> 35
 34: NoMatch src=3
 35: SetGlobal src=1 slot=2
-36: LoadNil dst=1
+36: ReturnNil
 37: Return src=1
 ";
         assert_eq!(listing(&proto), expected);

@@ -58,12 +58,7 @@ impl Compiler<'_> {
                     }
                     _ => self.expr(callee, func),
                 }
-                let start = self.alloc_n(args.len() as u16);
-                for (i, arg) in args.iter().enumerate() {
-                    if let Arg::Positional(e) = arg {
-                        self.expr(e, start + i as Reg);
-                    }
-                }
+                self.positional_args(args);
                 args.len() as u8
             }
             None => {

@@ -127,6 +127,27 @@ impl Vm {
                     *fuel -= 1;
                 };
             }
+            // A plain call returning to a script frame, with no `try` of its own left open,
+            // puts its result where the callee was (`$put`) and pops its frame here; the rest
+            // goes through `return_from_frame` with the result's register (`$slot`, `None` for
+            // nil).
+            macro_rules! return_with {
+                ($put:expr, $slot:expr) => {{
+                    let depth = self.frames.len();
+                    if depth >= 2
+                        && self.frames[depth - 1].kind == FrameKind::Call
+                        && self.handlers.last().is_none_or(|h| h.depth < depth)
+                    {
+                        $put;
+                        self.frames.truncate(depth - 1);
+                        continue 'frame;
+                    }
+                    match self.return_from_frame($slot) {
+                        Some(done) => return Ok(Some(done)),
+                        None => continue 'frame,
+                    }
+                }};
+            }
             let exc: Exc = loop {
                 debug_assert!(
                     pc!() < proto.proto.code.len(),
@@ -501,22 +522,10 @@ impl Vm {
                         }
                     }),
                     Op::Return { src } => {
-                        // A plain call returning to a script frame, with no `try` of its own
-                        // left open, is handled here; the rest in `return_from_frame`.
-                        let depth = self.frames.len();
-                        if depth >= 2
-                            && self.frames[depth - 1].kind == FrameKind::Call
-                            && self.handlers.last().is_none_or(|h| h.depth < depth)
-                        {
-                            self.copy_reg(base, base + src as usize);
-                            self.frames.truncate(depth - 1);
-                            continue 'frame;
-                        }
-                        match self.return_from_frame(base + src as usize) {
-                            Some(done) => return Ok(Some(done)),
-                            None => continue 'frame,
-                        }
+                        let slot = base + src as usize;
+                        return_with!(self.copy_reg(base, slot), Some(slot))
                     }
+                    Op::ReturnNil => return_with!(*self.reg_mut(base) = Value::Nil, None),
                     Op::IterLoop { iter, dst, offset } => {
                         charge!(ip.wrapping_sub(1));
                         let slot = base + iter as usize;
@@ -720,10 +729,11 @@ impl Vm {
         raise("NameError", format!("undefined variable '{name}'"))
     }
 
-    /// Pops the top frame and delivers its result; returns the program's result when it was the last.
-    /// The result is read from `stack[slot]` here rather than passed in: a `Value` argument
-    /// went through a 16-byte stack copy on every return (perf, calls: 5.9% of the samples).
-    fn return_from_frame(&mut self, slot: usize) -> Option<Value> {
+    /// Pops the top frame and delivers its result, `stack[slot]` or nil (`ReturnNil`); returns
+    /// the program's result when it was the last. The result is read here rather than passed
+    /// in: a `Value` argument went through a 16-byte stack copy on every return (perf, calls:
+    /// 5.9% of the samples).
+    fn return_from_frame(&mut self, slot: Option<usize>) -> Option<Value> {
         let frame = self.frames.pop().expect("returning frame");
         while self
             .handlers
@@ -733,7 +743,7 @@ impl Vm {
             self.handlers.pop();
         }
         let result = match frame.kind {
-            FrameKind::Call => self.stack[slot],
+            FrameKind::Call => slot.map_or(Value::Nil, |slot| self.stack[slot]),
             FrameKind::Init => self.stack[frame.base],
             FrameKind::ModuleInit(id) => Value::Module(id),
         };
