@@ -107,7 +107,7 @@ impl<T> Slab<T> {
                     self.cursor += 1;
                 }
                 self.slots.push(Some(value));
-                if index % WORD == 0 {
+                if index.is_multiple_of(WORD) {
                     self.occupied.push(0);
                     self.marks.push(0);
                 }
