@@ -103,6 +103,11 @@ impl Op {
                     .open(&path)
                     .await?;
                 file.write_all(text.as_bytes()).await?;
+                // tokio's `File` finishes a write on its blocking pool after `write_all` returns;
+                // without waiting for it, a read right after `append` could miss the text (the
+                // test `fs_reads_and_writes_real_files_within_its_grants` failed so, once in many
+                // runs; tokio-rs/tokio#5531).
+                file.flush().await?;
                 Done::Nil
             }
             Op::Mkdir => {
