@@ -70,6 +70,12 @@ impl<T> Default for Slab<T> {
 /// Slots a bitmap word covers.
 const WORD: usize = 64;
 
+/// The bitmap word of slot `index` and its bit in that word.
+#[inline(always)]
+fn bit_of(index: usize) -> (usize, u64) {
+    (index / WORD, 1 << (index % WORD))
+}
+
 /// At most this many slots an allocation sweeps ahead of the cursor (the pace of a slab that was
 /// hardly allocated from since the last marking).
 const SWEEP_PER_ALLOCATION: usize = 32;
@@ -114,7 +120,7 @@ impl<T> Slab<T> {
                 index
             }
         };
-        let (word, bit) = (index / WORD, 1u64 << (index % WORD));
+        let (word, bit) = bit_of(index);
         self.occupied[word] |= bit;
         // Ahead of the cursor the sweep still reads the last marks: a new object there counts
         // as marked, so the sweep keeps it (and clears the mark). Behind it the mark is clear.
@@ -192,7 +198,8 @@ impl<T> Slab<T> {
     /// Marks a handle; returns true when it was not marked before (its children need tracing).
     fn mark(&mut self, handle: Handle<T>) -> bool {
         let index = handle.index() as usize;
-        let (word, bit) = (&mut self.marks[index / WORD], 1u64 << (index % WORD));
+        let (word, bit) = bit_of(index);
+        let word = &mut self.marks[word];
         let new = *word & bit == 0;
         *word |= bit;
         // Not `self.marked += usize::from(new)`: rustc 1.95 at opt-level 2 and up dropped that

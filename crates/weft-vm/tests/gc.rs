@@ -1,6 +1,18 @@
 //! The collector frees cycles, keeps everything reachable, and survives collection at every safe point.
 
-use weft_vm::{Halt, Vm};
+use weft_vm::{Halt, Heap, Value, Vm};
+
+/// A heap that collects only when asked, even when the suite runs with `WEFT_GC_STRESS`.
+fn heap_without_stress() -> Heap {
+    let mut heap = Heap::new();
+    heap.set_stress(false);
+    heap
+}
+
+/// A list `[i]` for each `i` of `ints`.
+fn int_lists(heap: &mut Heap, ints: std::ops::Range<i64>) -> Vec<Value> {
+    ints.map(|i| heap.alloc_list(vec![Value::Int(i)])).collect()
+}
 
 fn run(vm: &mut Vm, source: &str) {
     vm.set_output(Box::new(std::io::sink()));
@@ -73,9 +85,7 @@ fn reachable_values_survive_stress_collection() {
 
 #[test]
 fn a_collection_that_finds_no_garbage_leaves_the_next_one_exact() {
-    use weft_vm::{Heap, Value};
-    let mut heap = Heap::new();
-    heap.set_stress(false);
+    let mut heap = heap_without_stress();
     let a = heap.alloc_str("a");
     let b = heap.alloc_str("a string too long to be kept in place");
     // Everything is live: the marks are cleared at once and nothing is swept.
@@ -92,12 +102,8 @@ fn a_collection_that_finds_no_garbage_leaves_the_next_one_exact() {
 
 #[test]
 fn a_marking_counts_every_live_object() {
-    use weft_vm::{Heap, Value};
-    let mut heap = Heap::new();
-    heap.set_stress(false);
-    let lists: Vec<Value> = (0..1000)
-        .map(|i| heap.alloc_list(vec![Value::Int(i)]))
-        .collect();
+    let mut heap = heap_without_stress();
+    let lists = int_lists(&mut heap, 0..1000);
     assert_eq!(heap.collect(lists.iter().copied()), 0);
     assert_eq!(heap.live_after_collection(), 1000);
     assert_eq!(heap.collect(lists[..10].iter().copied()), 0);
@@ -107,20 +113,14 @@ fn a_marking_counts_every_live_object() {
 
 #[test]
 fn the_lazy_sweep_frees_exactly_the_garbage_across_bitmap_words() {
-    use weft_vm::{Heap, Value};
-    let mut heap = Heap::new();
-    heap.set_stress(false);
-    let first: Vec<Value> = (0..300)
-        .map(|i| heap.alloc_list(vec![Value::Int(i)]))
-        .collect();
+    let mut heap = heap_without_stress();
+    let first = int_lists(&mut heap, 0..300);
     // Every third list stays live; the rest is swept lazily by the allocations that follow.
     let kept: Vec<Value> = first.iter().copied().step_by(3).collect();
     heap.collect(kept.iter().copied());
     assert_eq!(heap.live_after_collection(), 100);
     // These reuse swept slots and, once the free ones run out, grow the slab past the cursor.
-    let second: Vec<Value> = (0..400)
-        .map(|i| heap.alloc_list(vec![Value::Int(1000 + i)]))
-        .collect();
+    let second = int_lists(&mut heap, 1000..1400);
     heap.finish_sweep();
     // Exactly the first marking's 200 garbage lists were freed (by the allocations, which
     // reused their slots), and none of the new ones.
