@@ -13,7 +13,7 @@ use crate::object::{
 };
 use crate::task::{Channel, ScopeObj, Task};
 use crate::text::Text;
-use crate::value::{Handle, Value};
+use crate::value::{copy_words, Handle, Value};
 use rustc_hash::FxHashMap;
 
 /// Storage for one kind of object.
@@ -88,6 +88,15 @@ const SWEEP_SEARCH_LIMIT: usize = 4096;
 
 impl<T> Slab<T> {
     fn insert(&mut self, value: T) -> Handle<T> {
+        let index = self.take_slot();
+        self.slots[index] = Some(value);
+        Handle::new(index as u32)
+    }
+
+    /// Finds a slot for a new object and counts it taken; the slot holds `None` until the
+    /// caller puts the object there. (Apart from `insert` so that an object can be built in
+    /// its slot: see `Heap::new_list_of`.)
+    fn take_slot(&mut self) -> usize {
         self.inserts += 1;
         self.credit += self.pace;
         if self.credit >= WORD {
@@ -102,17 +111,14 @@ impl<T> Slab<T> {
             budget -= 1;
         }
         let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index as usize] = Some(value);
-                index as usize
-            }
+            Some(index) => index as usize,
             None => {
                 let index = self.slots.len();
                 if self.cursor == index {
                     // The sweep is done; it stays done.
                     self.cursor += 1;
                 }
-                self.slots.push(Some(value));
+                self.slots.push(None);
                 if index.is_multiple_of(WORD) {
                     self.occupied.push(0);
                     self.marks.push(0);
@@ -127,7 +133,7 @@ impl<T> Slab<T> {
         if index >= self.cursor {
             self.marks[word] |= bit;
         }
-        Handle::new(index as u32)
+        index
     }
 
     /// Sweeps up to `words` bitmap words at the cursor: frees the unmarked objects there and
@@ -412,6 +418,32 @@ impl Heap {
     pub fn new_list(&mut self, items: List) -> Handle<List> {
         self.account(1 + items.len());
         self.lists.insert(items)
+    }
+
+    /// Allocates a list of copies of `items` (a list literal's registers), built in its slot.
+    /// Up to two items go straight into the slot's inline buffer, each as two 8-byte words
+    /// (`copy_words`): `List::from_slice` had called `memcpy`, whose 16-byte loads of registers
+    /// just written by two 8-byte stores stalled, and the list was then moved into its slot.
+    /// Measured (callgrind, binary_trees 12): see `docs/performance.md`. Not inlined, so the
+    /// dispatch loop stays small.
+    #[inline(never)]
+    pub fn new_list_of(&mut self, items: &[Value]) -> Handle<List> {
+        self.account(1 + items.len());
+        let index = self.lists.take_slot();
+        let list = self.lists.slots[index].insert(List::new());
+        if items.len() <= list.inline_size() {
+            let to = list.as_mut_ptr();
+            for (i, item) in items.iter().enumerate() {
+                // SAFETY: `to` is the empty list's inline buffer, with room for
+                // `inline_size()` values, and `item` is a valid `Value`.
+                unsafe { copy_words(item, to.add(i)) };
+            }
+            // SAFETY: the first `items.len()` values were written just above.
+            unsafe { list.set_len(items.len()) };
+        } else {
+            list.extend_from_slice(items);
+        }
+        Handle::new(index as u32)
     }
 
     /// Allocates a map.

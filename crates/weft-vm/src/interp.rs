@@ -7,17 +7,16 @@
 //! running out saves `pc` at that instruction and returns `Halt::OutOfFuel`.
 //! Garbage collection happens only at calls and loop back-edges, where all live values are in registers.
 
-use std::mem::MaybeUninit;
 use std::rc::Rc;
 
 use weft_compiler::Op;
 
 use crate::call::CallOutcome;
 use crate::error::{raise, Exc, VmResult};
-use crate::object::{Class, Closure, List, Str};
+use crate::object::{Class, Closure, Str};
 use crate::ops::Arith;
 use crate::rare_ops::Flow;
-use crate::value::{Handle, Value};
+use crate::value::{copy_words, Handle, Value};
 use crate::vm::{FnProto, FrameKind, Vm};
 
 impl Vm {
@@ -411,8 +410,7 @@ impl Vm {
                     // binary_trees: `rare_op` 7% of the samples, mostly `[left, right]`).
                     Op::NewList { dst, start, count } => step!({
                         let s = base + start as usize;
-                        let items = List::from_slice(&self.stack[s..s + count as usize]);
-                        let list = self.heap.new_list(items);
+                        let list = self.heap.new_list_of(&self.stack[s..s + count as usize]);
                         *self.reg_mut(base + dst as usize) = Value::List(list);
                         Ok(())
                     }),
@@ -645,10 +643,16 @@ impl Vm {
         int: Option<i64>,
         index: impl FnOnce(&Vm) -> Value,
     ) -> VmResult<()> {
+        // Written out rather than `usize::try_from(i).ok().and_then(|i| list.get(i))`: the
+        // closure was left out of line (perf, binary_trees: 10% of the samples in it).
         let item = match (object, int) {
-            (Value::List(l), Some(i)) => usize::try_from(i)
-                .ok()
-                .and_then(|i| self.heap.lists.get(l).get(i).copied()),
+            (Value::List(l), Some(i)) => {
+                let items: &[Value] = self.heap.lists.get(l);
+                match usize::try_from(i) {
+                    Ok(i) => items.get(i).copied(),
+                    Err(_) => None,
+                }
+            }
             _ => None,
         };
         let value = match item {
@@ -934,32 +938,6 @@ fn int_fast(op: Arith, x: i64, y: i64) -> Option<i64> {
             Some(if x % y != 0 && (x ^ y) < 0 { q - 1 } else { q })
         }
         _ => None,
-    }
-}
-
-/// `*to = *from`, copied as the value's two 8-byte words. A register has usually just been
-/// written by two 8-byte stores (tag and payload), and the compiler's 16-byte copy of it cannot
-/// be forwarded from them and stalls for about a dozen cycles (perf, fib: 7.6% of the samples on
-/// the copy of `return`'s result). Reading every register this way was tried: a `Value` put
-/// back together from its words went through a stack temporary, and the stall moved there.
-///
-/// # Safety
-/// `from` and `to` must be valid for reading and writing one `Value`.
-#[inline(always)]
-unsafe fn copy_words(from: *const Value, to: *mut Value) {
-    const _: () = assert!(std::mem::size_of::<Value>() == 16);
-    let (from, to) = (
-        from.cast::<MaybeUninit<u64>>(),
-        to.cast::<MaybeUninit<u64>>(),
-    );
-    // SAFETY: a `Value` is two 8-byte words, valid by the caller's promise. They are moved as
-    // `MaybeUninit`, so padding is carried, never read as an int. The volatile reads keep
-    // the words apart: ordinary ones were merged back into one 16-byte load.
-    unsafe {
-        let tag = from.read_volatile();
-        let payload = from.add(1).read_volatile();
-        to.write(tag);
-        to.add(1).write(payload);
     }
 }
 

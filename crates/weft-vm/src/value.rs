@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use crate::object::{
     BoundMethod, Cell, Class, Closure, ErrorObj, Instance, List, Map, RangeObj, Str,
@@ -119,5 +120,31 @@ impl Value {
     #[inline]
     pub fn truthy(self) -> bool {
         !matches!(self, Value::Nil | Value::Bool(false))
+    }
+}
+
+/// `*to = *from`, copied as the value's two 8-byte words. A register has usually just been
+/// written by two 8-byte stores (tag and payload), and the compiler's 16-byte copy of it cannot
+/// be forwarded from them and stalls for about a dozen cycles (perf, fib: 7.6% of the samples on
+/// the copy of `return`'s result). Reading every register this way was tried: a `Value` put
+/// back together from its words went through a stack temporary, and the stall moved there.
+///
+/// # Safety
+/// `from` and `to` must be valid for reading and writing one `Value`.
+#[inline(always)]
+pub(crate) unsafe fn copy_words(from: *const Value, to: *mut Value) {
+    const _: () = assert!(std::mem::size_of::<Value>() == 16);
+    let (from, to) = (
+        from.cast::<MaybeUninit<u64>>(),
+        to.cast::<MaybeUninit<u64>>(),
+    );
+    // SAFETY: a `Value` is two 8-byte words, valid by the caller's promise. They are moved as
+    // `MaybeUninit`, so padding is carried, never read as an int. The volatile reads keep
+    // the words apart: ordinary ones were merged back into one 16-byte load.
+    unsafe {
+        let tag = from.read_volatile();
+        let payload = from.add(1).read_volatile();
+        to.write(tag);
+        to.add(1).write(payload);
     }
 }
