@@ -148,3 +148,11 @@ pub(crate) unsafe fn copy_words(from: *const Value, to: *mut Value) {
         to.add(1).write(payload);
     }
 }
+
+/// `*to = *from` as two 8-byte words (see `copy_words`), for a value that was just written to
+/// memory the same way, such as a native's result.
+#[inline(always)]
+pub(crate) fn copy_value(from: &Value, to: &mut Value) {
+    // SAFETY: both are references to a `Value`, valid for reading and writing one.
+    unsafe { copy_words(from, to) }
+}
