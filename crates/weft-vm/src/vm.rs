@@ -39,6 +39,10 @@ pub struct FnProto {
     pub(crate) frame_size: usize,
     /// Its place in `Vm::protos`, which is how frames refer to it.
     pub(crate) id: ProtoId,
+    /// `proto.code.as_ptr()`: a call finds where its callee starts here, without going through
+    /// `proto` (one dependent load less on every call: see `docs/performance.md`). The code
+    /// never moves: `proto` is never changed after loading, and `Vm::protos` keeps it.
+    entry: *const Op,
     /// The module it was compiled in, whose globals its code reads (a frame has no module of
     /// its own: it is always its function's).
     pub(crate) module: ModuleId,
@@ -50,13 +54,13 @@ impl FnProto {
     /// The address of instruction `pc` of the code.
     #[inline(always)]
     pub(crate) fn ip_at(&self, pc: usize) -> *const Op {
-        self.proto.code.as_ptr().wrapping_add(pc)
+        self.entry.wrapping_add(pc)
     }
 
     /// The index of the instruction at `ip`, a pointer into the code.
     #[inline(always)]
     pub(crate) fn pc_of(&self, ip: *const Op) -> usize {
-        (ip as usize - self.proto.code.as_ptr() as usize) / std::mem::size_of::<Op>()
+        (ip as usize - self.entry as usize) / std::mem::size_of::<Op>()
     }
 }
 
@@ -456,6 +460,7 @@ impl Vm {
         let divisors = Divisors::of_code(&proto.code);
         let loaded = Rc::new(FnProto {
             divisors,
+            entry: proto.code.as_ptr(),
             proto,
             consts,
             children,
