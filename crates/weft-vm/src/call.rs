@@ -12,7 +12,7 @@ use crate::error::{raise, type_error, Exc, VmResult};
 use crate::object::{Closure, Instance};
 use crate::scope::SpawnKind;
 use crate::value::{copy_value, Handle, Value};
-use crate::vm::{FnProto, Frame, FrameKind, NativeCode, ProtoId, TypeTag, Vm};
+use crate::vm::{FnProto, Frame, FrameKind, NativeCode, TypeTag, Vm};
 
 /// Whether a call pushed a frame (the interpreter must switch to it) or finished at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,13 +330,9 @@ impl Vm {
         if callee.proto.plain_arity != argc as u32 || self.frames_full() {
             return None;
         }
-        let (proto, frame_size, ip) = (
-            callee.proto.id,
-            callee.proto.frame_size,
-            callee.proto.ip_at(0),
-        );
+        let (frame_size, ip) = (callee.proto.frame_size, callee.proto.ip_at(0));
         let function = Rc::as_ptr(&callee.proto);
-        self.write_frame(proto, frame_size, ip, Some(closure), slot, kind);
+        self.write_frame(function, frame_size, ip, Some(closure), slot, kind);
         Some(function)
     }
 
@@ -363,7 +359,7 @@ impl Vm {
     #[inline(always)]
     pub(crate) fn push_frame(
         &mut self,
-        proto: &FnProto,
+        proto: &Rc<FnProto>,
         closure: Option<Handle<Closure>>,
         base: usize,
         kind: FrameKind,
@@ -375,7 +371,7 @@ impl Vm {
             ));
         }
         self.write_frame(
-            proto.id,
+            Rc::as_ptr(proto),
             proto.frame_size,
             proto.ip_at(0),
             closure,
@@ -397,7 +393,7 @@ impl Vm {
     #[inline(always)]
     fn write_frame(
         &mut self,
-        proto: ProtoId,
+        function: *const FnProto,
         frame_size: usize,
         ip: *const Op,
         closure: Option<Handle<Closure>>,
@@ -410,7 +406,7 @@ impl Vm {
         // the stack with 4- and 8-byte stores and copied with 16-byte loads, which stalled on
         // every call (perf, fib: 14% of the samples on the copy).
         let frame = move || Frame {
-            proto,
+            function,
             closure,
             ip,
             base,

@@ -106,12 +106,12 @@ impl Vm {
             let mut run = 1;
             while frames
                 .peek()
-                .is_some_and(|f| f.proto == frame.proto && f.ip == frame.ip)
+                .is_some_and(|f| std::ptr::eq(f.function, frame.function) && f.ip == frame.ip)
             {
                 frames.next();
                 run += 1;
             }
-            let proto = &self.proto(frame.proto).proto;
+            let proto = &frame.function().proto;
             let line = format!("{} {}", proto.name, proto.location(at));
             for _ in 0..run.min(KEEP) {
                 lines.push(line.clone());

@@ -7,8 +7,6 @@
 //! running out saves `pc` at that instruction and returns `Halt::OutOfFuel`.
 //! Garbage collection happens only at calls and loop back-edges, where all live values are in registers.
 
-use std::rc::Rc;
-
 use weft_compiler::Op;
 
 use crate::call::CallOutcome;
@@ -51,11 +49,12 @@ impl Vm {
             let Some(frame) = self.frames.last() else {
                 return Ok(Some(Value::Nil));
             };
-            // SAFETY: `Vm::protos` keeps every loaded function, unmoved behind its `Rc`, for
-            // as long as the VM lives (the invariant on that field), and this loop holds the
-            // VM borrowed throughout, so the reference outlives every use here even though the
-            // loop mutates the VM. (It had been an `Rc` clone, dropped at every frame switch.)
-            let mut proto: &FnProto = unsafe { &*Rc::as_ptr(self.proto(frame.proto)) };
+            // SAFETY: the frame's function is one of `Vm::protos`, which keeps every loaded
+            // function, unmoved behind its `Rc`, for as long as the VM lives (the invariant on
+            // that field; see `Frame::function`), and this loop holds the VM borrowed
+            // throughout, so the reference outlives every use here even though the loop
+            // mutates the VM. (It had been an `Rc` clone, dropped at every frame switch.)
+            let mut proto: &FnProto = unsafe { &*frame.function };
             let mut consts: &[Value] = &proto.consts;
             let mut base = frame.base;
             // The next instruction, a pointer into the code as frames keep it, so the loop needs
@@ -716,7 +715,7 @@ impl Vm {
     #[inline]
     pub(crate) fn save_pc(&mut self, pc: usize) {
         if let Some(frame) = self.frames.last_mut() {
-            frame.ip = self.protos[frame.proto.index()].ip_at(pc);
+            frame.ip = frame.function().ip_at(pc);
         }
     }
 

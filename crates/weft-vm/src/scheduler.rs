@@ -757,7 +757,7 @@ impl Vm {
         line.push_str(": ");
         line.push_str(&what);
         if let Some(frame) = t.frames.last() {
-            let proto_fn = self.proto(frame.proto);
+            let proto_fn = frame.function();
             let proto = &proto_fn.proto;
             line.push_str(&format!(
                 " at {} {}",

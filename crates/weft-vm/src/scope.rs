@@ -88,7 +88,7 @@ impl Vm {
                     .frames
                     .iter()
                     .zip(frames.clone())
-                    .all(|((proto, pc), f)| proto.id == f.proto && *pc == self.frame_pc(f))
+                    .all(|((proto, pc), f)| proto.id == f.function().id && *pc == self.frame_pc(f))
             {
                 return site.clone();
             }
@@ -99,7 +99,7 @@ impl Vm {
             .and_then(|t| self.heap.tasks.get(t).spawned_at.clone());
         let site = Rc::new(SpawnSite {
             frames: frames
-                .map(|f| (self.proto(f.proto).clone(), self.frame_pc(f)))
+                .map(|f| (self.proto(f.function().id).clone(), self.frame_pc(f)))
                 .collect(),
             parent,
         });
