@@ -34,6 +34,9 @@ impl Vm {
 
     /// Spawns a task in the root scope running a module's top-level code (`main` from
     /// [`Vm::compile`]). Like [`Vm::spawn_host_call`], its failure is the host's to read.
+    ///
+    /// # Panics
+    /// If `main` was compiled by another `Vm`.
     pub fn spawn_host_module(&mut self, main: Rc<FnProto>) -> Handle<Task> {
         self.sched.result = None;
         let saved = (

@@ -499,6 +499,9 @@ impl Vm {
 
     /// Starts a program: `main` (a module's top-level proto, from [`Vm::compile`], which it runs
     /// against) becomes the bottom frame of the main task, in a fresh root scope. Tasks of an earlier program (a previous REPL line) are dropped.
+    ///
+    /// # Panics
+    /// If `main` was compiled by another `Vm`.
     pub fn start(&mut self, main: Rc<FnProto>) {
         self.reset_scheduler();
         self.load_top_level(main);
@@ -518,7 +521,18 @@ impl Vm {
 
     /// Replaces the VM's registers and frames with one frame running a module's top level (the
     /// next root task takes them over).
+    ///
+    /// # Panics
+    /// If `main` was not compiled by this VM: its frames hold their function by a pointer that
+    /// this VM's `protos` keeps valid (see `Frame::function`), and the checks of its code were
+    /// made against this VM's modules.
     pub(crate) fn load_top_level(&mut self, main: Rc<FnProto>) {
+        assert!(
+            self.protos
+                .get(main.id.index())
+                .is_some_and(|own| Rc::ptr_eq(own, &main)),
+            "a program compiled by another Vm was started: compile it with this Vm's `compile`"
+        );
         self.stack.clear();
         self.frames.clear();
         self.handlers.clear();

@@ -113,3 +113,18 @@ fn mutated_scripts_never_panic() {
         }
     }
 }
+
+/// A program compiled by one VM cannot run in another: its frames would point at functions the
+/// other VM does not keep, and its code was checked against the first VM's modules. Starting it
+/// is a clear panic, not a run on dangling code.
+#[test]
+#[should_panic(expected = "compiled by another Vm")]
+fn a_program_from_another_vm_is_refused() {
+    let mut other = Vm::new();
+    let module = other.new_module("<main>");
+    let main = other
+        .compile(module, SourceFile::new("other.weft", "print(1)"), false)
+        .expect("compiles");
+    let mut vm = Vm::new();
+    vm.start(main);
+}
