@@ -441,20 +441,15 @@ impl Heap {
     /// keeps).
     #[inline]
     pub fn alloc_list(&mut self, items: impl Into<List>) -> Value {
-        Value::List(self.new_list(items.into()))
-    }
-
-    /// Allocates a list and returns its handle. The handle comes back in a register, so the
-    /// caller writes the `Value` with two 8-byte stores; a `Value` returned from here came
-    /// through memory and was copied with a 16-byte load that stalled (perf, binary_trees: 8%
-    /// of the samples, on the list literal's result).
-    pub fn new_list(&mut self, items: List) -> Handle<List> {
+        let items = items.into();
         self.account(1 + items.len());
-        self.lists.insert(items)
+        Value::List(self.lists.insert(items))
     }
 
-    /// Allocates a list of copies of `items` (a list literal's registers), built in its slot.
-    /// Up to two items go straight into the slot's inline buffer, each as two 8-byte words
+    /// Allocates a list of copies of `items` (a list literal's registers), built in its slot,
+    /// and returns its handle. The handle comes back in a register, so the interpreter writes
+    /// the `Value` with two 8-byte stores (a `Value` returned through memory was copied with a
+    /// 16-byte load that stalled: perf, binary_trees, 8% of the samples). Up to two items go straight into the slot's inline buffer, each as two 8-byte words
     /// (`copy_words`): `List::from_slice` had called `memcpy`, whose 16-byte loads of registers
     /// just written by two 8-byte stores stalled, and the list was then moved into its slot.
     /// Measured (callgrind, binary_trees 12): see `docs/performance.md`. Not inlined, so the
